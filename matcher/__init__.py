@@ -1,0 +1,8 @@
+"""role-matcher: match a résumé to catalog roles, with evidence, gaps and an honest "no good fit"."""
+
+__version__ = "0.1.0"
+
+from .matcher import Matcher  # noqa: E402
+from .result import Evidence, MatchResult, RoleResult  # noqa: E402
+
+__all__ = ["Evidence", "MatchResult", "Matcher", "RoleResult", "__version__"]

@@ -1,0 +1,217 @@
+"""The Python API: ``Matcher.load()`` then ``match(text)``. Every edge (CLI, HTTP, batch) calls this."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import GAP_SECTIONS, Catalog, load_catalog
+from .embed import Embedder, make_embedder
+from .errors import InputError, MatcherError, UnknownRole
+from .index import BuiltIndex, load_index
+from .inputs import check_text
+from .result import Contrast, Evidence, MatchResult, RoleResult
+from .scoring import ScoringConfig, best_per_role, fit_from_best, sigmoid
+from .segment import Passage, split_passages
+from .settings import Settings
+
+# Above this many statements, FAISS picks the candidate roles first and only their statements are
+# scored exactly; below it every role is scored (it costs microseconds).
+CANDIDATE_SEARCH_ABOVE = 5_000
+CANDIDATES_PER_PASSAGE = 64
+DEFAULT_TOP_K_LARGE = 10  # with many roles, returning all of them is noise
+
+
+@dataclass
+class Prepared:
+    """A checked, segmented input, ready to be embedded (or the error that stopped it)."""
+
+    passages: list[Passage] = field(default_factory=list)
+    error: MatcherError | None = None
+
+
+class Matcher:
+    """Match résumés against one catalog's built index."""
+
+    def __init__(self, index: BuiltIndex, embedder: Embedder, settings: Settings,
+                 scoring: ScoringConfig | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.scoring = scoring or ScoringConfig()
+        self.catalog: Catalog = index.catalog
+        role_ids = [s.role_id for s in index.statements]
+        order = {r.id: i for i, r in enumerate(self.catalog.roles)}
+        self._role_of = np.array([order[r] for r in role_ids], dtype=np.int64)
+        # Statements are stored grouped by role, so each role is one contiguous slice.
+        self._starts = np.flatnonzero(np.r_[True, self._role_of[1:] != self._role_of[:-1]])
+        self._ends = np.r_[self._starts[1:], len(role_ids)]
+        self._gap_mask = np.array([s.section in GAP_SECTIONS for s in index.statements])
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, *, catalog: str | Path | None = None,
+             embedder: Embedder | None = None, scoring: ScoringConfig | None = None) -> Matcher:
+        """Load the catalog, the embedder and the index (building or refreshing it when needed).
+
+        ``catalog`` is a catalog name under ``settings.corpus_dir`` or a path to a catalog folder.
+        """
+        settings = settings or Settings.from_env()
+        cat = resolve_catalog(settings, catalog)
+        embedder = embedder or make_embedder(settings)
+        built = load_index(cat, embedder, settings.index_dir, backend=settings.backend,
+                           auto_rebuild=settings.auto_rebuild)
+        return cls(built, embedder, settings, scoring)
+
+    # -- the public calls -------------------------------------------------------------------------
+
+    def match(self, text: str, top_k: int | None = None) -> MatchResult:
+        """Rank the catalog's roles for ``text``; raises :class:`InputError` for unusable input."""
+        prepared = self.prepare(text)
+        if prepared.error:
+            raise prepared.error
+        vectors = self.embedder.embed([p.text for p in prepared.passages])
+        return self.score(prepared.passages, vectors, top_k)
+
+    def match_many(self, texts: Sequence[str], top_k: int | None = None) -> list[MatchResult | MatcherError]:
+        """Match several inputs with one embedding call across all of them (batch throughput).
+
+        A bad input yields its error in its slot; the others are scored.
+        """
+        prepared = [self.prepare(t) for t in texts]
+        flat = [p.text for item in prepared if not item.error for p in item.passages]
+        vectors = self.embedder.embed(flat) if flat else np.zeros((0, self.embedder.dimension), np.float32)
+        out: list[MatchResult | MatcherError] = []
+        pos = 0
+        for item in prepared:
+            if item.error:
+                out.append(item.error)
+                continue
+            n = len(item.passages)
+            out.append(self.score(item.passages, vectors[pos:pos + n], top_k))
+            pos += n
+        return out
+
+    def prepare(self, text: str) -> Prepared:
+        """Check and segment one input without embedding it."""
+        try:
+            check_text(text, self.settings.max_text_chars)
+            passages = split_passages(text)
+            if not passages:
+                raise InputError("found no sentences to match (only headings, contact details or very short "
+                                 "fragments); send résumé text with at least one full sentence or bullet",
+                                 code="no_text")
+            return Prepared(passages)
+        except MatcherError as exc:
+            return Prepared(error=exc)
+
+    def role(self, role_id: str):
+        """The catalog role with this id; :class:`UnknownRole` lists the valid ids."""
+        try:
+            return self.catalog.role(role_id)
+        except KeyError:
+            raise UnknownRole(f"no role {role_id!r} in catalog {self.catalog.name!r}; valid ids: "
+                              f"{', '.join(self.catalog.role_ids)}") from None
+
+    # -- scoring ----------------------------------------------------------------------------------
+
+    def _candidate_roles(self, vectors: np.ndarray) -> np.ndarray:
+        n_roles = len(self.catalog.roles)
+        if len(self.index.statements) <= CANDIDATE_SEARCH_ABOVE:
+            return np.arange(n_roles)
+        k = min(CANDIDATES_PER_PASSAGE, len(self.index.statements))
+        _, ids = self.index.faiss_index.search(vectors, k)
+        return np.unique(self._role_of[ids[ids >= 0]])
+
+    def score(self, passages: list[Passage], vectors: np.ndarray, top_k: int | None = None) -> MatchResult:
+        """Score pre-embedded passages (the second half of :meth:`match`)."""
+        cfg = self.scoring
+        roles = self._candidate_roles(vectors)
+        # Rows of the statement matrix for the candidate roles only, still grouped by role.
+        rows = np.concatenate([np.arange(self._starts[r], self._ends[r]) for r in roles])
+        lengths = self._ends[roles] - self._starts[roles]
+        starts = np.r_[0, np.cumsum(lengths)[:-1]]
+        sims = self.index.vectors[rows] @ vectors.T  # (S_candidates, P)
+        best = best_per_role(sims, starts)  # (R_candidates, P)
+        kinds = np.array([p.kind for p in passages])
+        fit = fit_from_best(best, cfg)
+        exp = fit_from_best(best, cfg, kinds == "experience")
+        interest = fit_from_best(best, cfg, kinds == "interest")
+        scores = sigmoid((fit - cfg.threshold) / cfg.temperature)
+        sub = lambda v: sigmoid((v - cfg.threshold) / cfg.temperature)  # noqa: E731
+        order = np.argsort(-scores, kind="stable")
+        if top_k is None and len(self.catalog.roles) > 20:
+            top_k = DEFAULT_TOP_K_LARGE
+        if top_k is not None:
+            order = order[:top_k]
+        results = []
+        for i in order:
+            local = slice(starts[i], starts[i] + lengths[i])
+            results.append(self._role_result(int(roles[i]), rows[local], sims[local], passages,
+                                             float(scores[i]),
+                                             float(sub(exp[i])) if (kinds == "experience").any() else None,
+                                             float(sub(interest[i])) if (kinds == "interest").any() else None))
+        best_fit = results[0].role_id if results and results[0].score >= 0.5 else None
+        contrast = None
+        if len(order) >= 2:
+            contrast = self._contrast(best[order[0]], best[order[1]], results[0], results[1], passages,
+                                      sims, starts, lengths, order, rows)
+        return MatchResult(best_fit=best_fit, results=tuple(results),
+                           catalog={"name": self.catalog.name, "hash": self.catalog.hash},
+                           model=self.embedder.name, passages=len(passages), threshold=0.5,
+                           contrast=contrast)
+
+    def _pairs(self, rows: np.ndarray, sims: np.ndarray, passages: list[Passage], limit: int,
+               floor: float, passage_order: np.ndarray | None = None) -> list[Evidence]:
+        """Best statement↔passage pairs, each passage and statement used once."""
+        flat = np.argsort(-sims, axis=None)
+        used_s, used_p, out = set(), set(), []
+        for f in flat:
+            s, p = divmod(int(f), sims.shape[1])
+            if sims[s, p] < floor or len(out) >= limit:
+                break
+            if s in used_s or p in used_p:
+                continue
+            if passage_order is not None and p not in passage_order:
+                continue
+            used_s.add(s)
+            used_p.add(p)
+            st, ps = self.index.statements[rows[s]], passages[p]
+            out.append(Evidence(st.text, st.section, ps.text, ps.start, ps.end, float(sims[s, p]), ps.kind))
+        return out
+
+    def _role_result(self, role_index: int, rows: np.ndarray, sims: np.ndarray, passages: list[Passage],
+                     score: float, exp: float, interest: float) -> RoleResult:
+        cfg = self.scoring
+        role = self.catalog.roles[role_index]
+        evidence = self._pairs(rows, sims, passages, cfg.max_evidence, cfg.evidence_floor)
+        coverage = sims.max(axis=1) if sims.shape[1] else np.zeros(len(rows))
+        gap_rows = [(coverage[i], rows[i]) for i in range(len(rows))
+                    if self._gap_mask[rows[i]] and coverage[i] < cfg.gap_floor]
+        gap_rows.sort(key=lambda t: t[0])  # least covered first
+        gaps = tuple(self.index.statements[r].text for _, r in gap_rows[:cfg.max_gaps])
+        return RoleResult(role.id, role.title, score, exp, interest, tuple(evidence), gaps)
+
+    def _contrast(self, best_top, best_second, top: RoleResult, second: RoleResult, passages, sims,
+                  starts, lengths, order, rows) -> Contrast:
+        """Passages that favour the top role over the runner-up, and the other way round."""
+        margin = best_top - best_second
+        def pick(role_pos: int, sign: float) -> tuple[Evidence, ...]:
+            chosen = np.flatnonzero(sign * margin > 0.02)
+            chosen = chosen[np.argsort(-sign * margin[chosen])][:3]
+            local = slice(starts[role_pos], starts[role_pos] + lengths[role_pos])
+            sub = sims[local][:, chosen]
+            ev = self._pairs(rows[local], sub, [passages[c] for c in chosen], 3, self.scoring.evidence_floor)
+            return tuple(ev)
+        return Contrast(top.role_id, second.role_id, pick(order[0], 1.0), pick(order[1], -1.0))
+
+
+def resolve_catalog(settings: Settings, catalog: str | Path | None) -> Catalog:
+    """A catalog by name (a folder under ``corpus_dir``) or by path."""
+    name = catalog or settings.catalog
+    path = Path(name)
+    if not path.exists() or (isinstance(name, str) and "/" not in name and (settings.corpus_dir / name).exists()):
+        path = settings.corpus_dir / str(name)
+    return load_catalog(path)

