@@ -45,7 +45,12 @@ class SentenceTransformerEmbedder:
         if not model:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import torch
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bars on stderr
+        transformers.utils.logging.set_verbosity_error()
         from sentence_transformers import SentenceTransformer
 
         if threads:

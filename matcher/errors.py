@@ -40,7 +40,7 @@ class CatalogError(MatcherError):
     code = "catalog_error"
 
 
-class IndexError_(MatcherError):  # noqa: N801 - the trailing underscore avoids shadowing the builtin
+class IndexError_(MatcherError):
     """A built index is corrupt or was built for another model/catalog."""
 
     code = "index_error"

@@ -69,6 +69,9 @@ def _is_heading(line: str) -> bool:
         return False
     if line.rstrip().endswith(":"):
         return True
+    # "What you'll do", "Work history": short, no sentence punctuation, no numbers or lists.
+    if len(words) <= 4 and not re.search(r"[.,;!?\d%$]", line):
+        return True
     letters = [c for c in line if c.isalpha()]
     return bool(letters) and all(c.isupper() for c in letters) and len(words) <= 4
 
@@ -106,11 +109,17 @@ def split_passages(text: str) -> list[Passage]:
     passages: list[Passage] = []
     noise_section = False
     interest_section = False
-    for m in re.finditer(r"[^\r\n]+", text):
-        raw, start = m.group(0), m.start()
+    blank_since_noise = False
+    for m in re.finditer(r"[^\r\n]*(?:\r\n|\n|\r|$)", text):
+        raw, start = m.group(0).rstrip("\r\n"), m.start()
+        if not raw.strip():
+            blank_since_noise = noise_section
+            if m.end() >= len(text):
+                break
+            continue
         bullet = BULLET.match(raw)
         body_start = start + (bullet.end() if bullet else 0)
-        body = text[body_start:m.end()]
+        body = text[body_start:start + len(raw)]
         stripped = body.strip()
         if not stripped:
             continue
@@ -121,7 +130,12 @@ def split_passages(text: str) -> list[Passage]:
             interest_section = bool(INTEREST_HEADINGS.match(title))
             continue
         if noise_section:
-            continue
+            # A noise section (hobbies, benefits...) ends at the next heading, or at a paragraph of
+            # prose after a blank line: people often end a résumé with a goals sentence.
+            if blank_since_noise and not bullet and len(WORD.findall(stripped)) >= 8:
+                noise_section = False
+            else:
+                continue
         # "Skills: Python, SQL" style lines: drop the label, keep the content.
         for piece, s, e in _pieces(stripped, body_start):
             piece_clean = _strip_contacts(piece)

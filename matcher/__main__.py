@@ -1,0 +1,7 @@
+"""``python -m matcher`` is the ``matcher`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

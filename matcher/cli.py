@@ -1,0 +1,190 @@
+"""The ``matcher`` command: a thin terminal edge over the core. Errors are one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .errors import MatcherError
+from .inputs import decode_bytes
+from .result import MatchResult
+from .settings import Settings
+
+BAR_WIDTH = 16
+
+
+def _bar(score: float) -> str:
+    eighths = round(max(0.0, min(1.0, score)) * BAR_WIDTH * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + ("" if part == 0 else " ▏▎▍▌▋▊▉"[part])
+
+
+def _read_input(source: str) -> str:
+    """Text from a file path or ``-`` (stdin). PDF/DOCX files are extracted."""
+    if source == "-":
+        return decode_bytes(sys.stdin.buffer.read(), "standard input")
+    path = Path(source)
+    if not path.is_file():
+        raise MatcherError(f"no such file: {source}", code="not_found")
+    from .extract import extract_text
+
+    return extract_text(path.read_bytes(), path.name)
+
+
+def render_text(result: MatchResult) -> str:
+    """The terminal view of a result: ranked roles with bars, evidence, gaps and the contrast."""
+    lines = []
+    if result.best_fit is None:
+        lines.append("No good fit: no role in this catalog fits this text well enough "
+                     f"(best score {result.results[0].score:.2f} < {result.threshold:.2f}).\n"
+                     if result.results else "No good fit.\n")
+    width = max((len(r.title) for r in result.results), default=10)
+    for rank, r in enumerate(result.results, 1):
+        sub = []
+        if r.experience is not None:
+            sub.append(f"experience {r.experience:.2f}")
+        if r.interest is not None:
+            sub.append(f"interest {r.interest:.2f}")
+        lines.append(f"{rank}. {r.title:<{width}}  {r.score:.2f}  {_bar(r.score):<{BAR_WIDTH}}  ({', '.join(sub)})")
+        for ev in r.evidence[:3]:
+            lines.append(f'   "{ev.resume_passage}"  ↔  "{ev.role_statement}"  ({ev.similarity:.2f})')
+        for gap in r.gaps[:3]:
+            lines.append(f'   not covered: "{gap}"')
+    c = result.contrast
+    if c and (c.favouring_top or c.favouring_runner_up):
+        lines.append(f"\nWhy {c.role_id} rather than {c.versus}:")
+        for ev in c.favouring_top:
+            lines.append(f'   + "{ev.resume_passage}"  ↔  "{ev.role_statement}"')
+        for ev in c.favouring_runner_up:
+            lines.append(f'   - "{ev.resume_passage}" points to {c.versus}: "{ev.role_statement}"')
+    return "\n".join(lines)
+
+
+def _settings(args) -> Settings:
+    settings = Settings.from_env()
+    from dataclasses import replace
+
+    changes = {}
+    if getattr(args, "index_dir", None):
+        changes["index_dir"] = Path(args.index_dir)
+    if getattr(args, "backend", None):
+        changes["backend"] = args.backend
+    return replace(settings, **changes).validated() if changes else settings
+
+
+def _load(args):
+    from .matcher import Matcher
+
+    return Matcher.load(_settings(args), catalog=getattr(args, "catalog", None))
+
+
+def cmd_match(args) -> int:
+    from .inputs import check_text
+
+    # Check the input before loading the model: a bad file should not wait for it.
+    text = check_text(_read_input(args.file), _settings(args).max_text_chars)
+    matcher = _load(args)
+    result = matcher.match(text, top_k=args.top_k)
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else render_text(result))
+    return 0
+
+
+def cmd_roles(args) -> int:
+    from .matcher import resolve_catalog
+
+    catalog = resolve_catalog(_settings(args), args.catalog)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in catalog.roles], ensure_ascii=False, indent=2))
+    else:
+        for r in catalog.roles:
+            print(f"{r.id:<16} {r.title}  ({len(r.statements())} statements)")
+    return 0
+
+
+def cmd_index_build(args) -> int:
+    from .embed import make_embedder
+    from .index import build_index
+    from .matcher import resolve_catalog
+
+    settings = _settings(args)
+    catalog = resolve_catalog(settings, args.catalog)
+    built = build_index(catalog, make_embedder(settings), settings.index_dir, settings.backend)
+    m = built.manifest
+    print(f"built index for catalog {catalog.name!r}: {m['roles']} roles, {m['statements']} statements, "
+          f"{m['index_type']}, model {m['model']}, {m['build_seconds']} s → {settings.index_dir / catalog.name}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate, misses, render
+
+    matcher = _load(args)
+    reports = evaluate(matcher, Path(args.file), baselines=not args.no_baselines)
+    if args.json:
+        print(json.dumps({r.system: r.metrics() for r in reports}, indent=2))
+    else:
+        print(render(reports, matcher.catalog.role_ids))
+        if args.misses:
+            print("\nmisses:\n" + "\n".join(misses(reports[0])))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="matcher", description="Match résumés to roles: ranked roles, "
+                                     "evidence, gaps and an honest 'no good fit'.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more logging on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--catalog", help="catalog name under corpus/ or a path (default: MATCHER_CATALOG)")
+        p.add_argument("--index-dir", help="where built indexes live (default: MATCHER_INDEX_DIR or index/)")
+        p.add_argument("--backend", help="embedding backend: torch, onnx, onnx-int8, openvino-int8")
+
+    p = sub.add_parser("match", help="rank the catalog's roles for a résumé")
+    p.add_argument("file", help="a .txt/.md/.pdf/.docx file, or - for stdin")
+    p.add_argument("--top-k", type=int, default=None, help="how many roles to show")
+    p.add_argument("--json", action="store_true", help="print the result document as JSON")
+    common(p)
+    p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser("roles", help="list the catalog's roles")
+    p.add_argument("--json", action="store_true")
+    common(p)
+    p.set_defaults(func=cmd_roles)
+
+    p = sub.add_parser("index", help="manage the built index")
+    isub = p.add_subparsers(dest="index_command", required=True)
+    b = isub.add_parser("build", help="embed the catalog and write the index (atomic)")
+    common(b)
+    b.set_defaults(func=cmd_index_build)
+
+    p = sub.add_parser("eval", help="accuracy on a labelled JSONL set, with baselines")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--misses", action="store_true", help="list the items the matcher got wrong")
+    common(p)
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="matcher: %(message)s", stream=sys.stderr)
+    if args.command == "match" and args.top_k is not None and args.top_k < 1:
+        parser.error("--top-k must be at least 1")
+    try:
+        return args.func(args) or 0
+    except MatcherError as exc:
+        print(f"matcher: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `matcher match x | head`: the reader left; not an error worth a traceback
+        sys.stderr.close()
+        return 0

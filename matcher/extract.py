@@ -1,0 +1,98 @@
+"""Text out of résumé files: PDF (pypdf), DOCX (python-docx), plain text and Markdown.
+
+The type is decided from the content (magic bytes), not only the name, so a renamed file is read
+for what it is and a file that claims to be one thing but is another is refused.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from .errors import InputError, UnsupportedFileType
+from .inputs import ACCEPTED, decode_bytes
+
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+
+
+def sniff(data: bytes) -> str:
+    """``pdf``, ``docx``, ``text`` or ``unknown`` from the first bytes of a file."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                if "word/document.xml" in zf.namelist():
+                    return "docx"
+        except zipfile.BadZipFile:
+            return "unknown"
+        return "unknown"
+    head = data[:4096]
+    if b"\x00" in head:
+        return "unknown"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the 4 KiB boundary is still text.
+        if exc.start < len(head) - 4:
+            return "unknown"
+    return "text"
+
+
+def extract_text(data: bytes, filename: str = "") -> str:
+    """Return the text of a résumé file; raise a clear :class:`InputError` when there is none."""
+    name = filename.lower()
+    kind = sniff(data)
+    if not data:
+        raise InputError(f"{filename or 'file'} is empty; send {ACCEPTED}", code="empty_input")
+    claimed = "pdf" if name.endswith(".pdf") else "docx" if name.endswith(".docx") else \
+        "text" if name.endswith(TEXT_SUFFIXES) or "." not in name else "other"
+    if kind == "unknown":
+        raise UnsupportedFileType(f"{filename or 'file'} is not a PDF, DOCX or UTF-8 text file; send {ACCEPTED}")
+    if claimed == "other" and kind == "text":
+        raise UnsupportedFileType(f"{filename}: unsupported file type; send {ACCEPTED}")
+    if claimed in ("pdf", "docx") and kind != claimed:
+        raise UnsupportedFileType(f"{filename} is named .{claimed} but its content is {kind}; send {ACCEPTED}")
+    if kind == "pdf":
+        text = _pdf_text(data, filename)
+    elif kind == "docx":
+        text = _docx_text(data, filename)
+    else:
+        text = decode_bytes(data, filename or "file")
+    if not text.strip():
+        what = "a scanned (image-only) PDF or an empty document" if kind == "pdf" else "an empty document"
+        raise InputError(f"no text could be extracted from {filename or 'the file'} (it looks like {what}); "
+                         "send a file with selectable text, or paste the text", code="no_text")
+    return text
+
+
+def _pdf_text(data: bytes, filename: str) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise InputError(f"{filename or 'PDF'} is password-protected; send an unlocked copy",
+                             code="encrypted_pdf")
+        return "\n".join((page.extract_text() or "") for page in reader.pages)
+    except InputError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise InputError(f"{filename or 'PDF'} could not be read as a PDF ({type(exc).__name__}); "
+                         "export it again or paste the text", code="bad_pdf") from None
+
+
+def _docx_text(data: bytes, filename: str) -> str:
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises assorted errors for broken packages
+        raise InputError(f"{filename or 'DOCX'} could not be read as a Word document ({type(exc).__name__}); "
+                         "save it again or paste the text", code="bad_docx") from None
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(parts)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up a virtual environment with everything role-matcher needs, on a fresh machine.
+# Idempotent: re-running only installs what is missing. Usage: bash scripts/setup.sh [--browser] [--ray]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+VPIP=".venv/bin/python -m pip"
+$VPIP install -q --upgrade pip
+# torch first, pinned: this version resolves to the local CPU build; an unpinned torch (pulled in
+# by sentence-transformers) could fetch a multi-GB CUDA build instead.
+.venv/bin/python -c "import torch" 2>/dev/null || $VPIP install -q torch==2.13.0
+extras="dev"
+for arg in "$@"; do
+  case "$arg" in
+    --ray) extras="$extras,ray" ;;
+    --browser)
+      # Debian's Chromium for the browser tests (never `playwright install`: no downloads here).
+      if ! command -v chromium >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+        else echo "setup: install Debian's chromium for the browser tests (sudo apt-get install chromium)" >&2; fi
+      fi ;;
+  esac
+done
+$VPIP install -q -e ".[${extras}]"
+echo "setup: ready (.venv)" >&2

@@ -1,0 +1,64 @@
+import json
+
+import pytest
+
+from matcher import Matcher
+from matcher.errors import InputError, InputTooLarge
+from matcher.result import MatchResult
+
+PLATFORM = """Built the internal SDK and client libraries that product teams use to call hosted models.
+Planned deprecation timelines and migration paths for the older model serving APIs.
+Tracked developer experience metrics such as onboarding time for internal engineers."""
+
+
+@pytest.fixture
+def matcher(settings, fake_embedder):
+    return Matcher.load(settings, embedder=fake_embedder)
+
+
+def test_result_document_shape(matcher):
+    result = matcher.match(PLATFORM)
+    assert isinstance(result, MatchResult)
+    doc = json.loads(json.dumps(result.to_dict()))
+    assert set(doc) >= {"best_fit", "results", "catalog", "model"}
+    assert doc["catalog"]["name"] == "default" and doc["model"] == "fake-bow-64"
+    assert len(doc["results"]) == 4
+    scores = [r["score"] for r in doc["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    top = doc["results"][0]
+    assert top["role_id"] == "platform-pm"
+    assert top["evidence"], "the top role should carry evidence"
+    for ev in top["evidence"]:
+        assert PLATFORM[ev["start"]:ev["end"]] == ev["resume_passage"]
+        assert set(ev) >= {"role_statement", "section", "resume_passage", "similarity"}
+
+
+def test_top_k_limits_results(matcher):
+    assert len(matcher.match(PLATFORM, top_k=2).results) == 2
+
+
+def test_bad_inputs_raise_clear_errors(matcher):
+    with pytest.raises(InputError, match="empty"):
+        matcher.match("   \n ")
+    with pytest.raises(InputError, match="binary"):
+        matcher.match("abc\x00def")
+    with pytest.raises(InputTooLarge, match="limit"):
+        matcher.match("a" * (matcher.settings.max_text_chars + 1))
+    with pytest.raises(InputError, match="no sentences"):
+        matcher.match("EXPERIENCE\nbob@example.com\n")
+
+
+def test_match_many_batches_and_isolates_bad_rows(matcher, fake_embedder):
+    fake_embedder.calls.clear()
+    out = matcher.match_many([PLATFORM, "", PLATFORM])
+    assert isinstance(out[1], InputError)
+    assert isinstance(out[0], MatchResult) and out[0].to_dict() == out[2].to_dict()
+    assert fake_embedder.calls == [6], "all passages of all inputs go to the model in one call"
+
+
+def test_unknown_role_lists_valid_ids(matcher):
+    from matcher.errors import UnknownRole
+
+    with pytest.raises(UnknownRole, match="ai-pm, data-pm, ml-pm, platform-pm"):
+        matcher.role("chef")
