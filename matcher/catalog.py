@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -29,6 +30,7 @@ class RoleFile(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: str = Field(pattern=ROLE_ID_PATTERN)
+    kind: Literal["offered", "adjacent"] = "offered"
     title: str = Field(min_length=1, max_length=200)
     summary: str = Field(default="", max_length=2000)
     responsibilities: list[str] = Field(default_factory=list)
@@ -66,6 +68,10 @@ class Role:
     title: str
     summary: str
     sections: dict[str, tuple[str, ...]]
+    # "offered": a role the catalog matches people to. "adjacent": a neighbouring role the catalog
+    # does not offer (software engineer next to Platform PM): someone who fits it better than every
+    # offered role gets "no good fit" instead of being forced into the nearest offered role.
+    kind: str = "offered"
 
     def statements(self) -> list[Statement]:
         """The role's statements in a stable order (summary first, then sections in SECTIONS order)."""
@@ -76,23 +82,31 @@ class Role:
 
     def to_dict(self) -> dict:
         """A JSON-ready view for the roles endpoints and ``matcher roles``."""
-        return {"id": self.id, "title": self.title, "summary": self.summary,
+        return {"id": self.id, "title": self.title, "kind": self.kind, "summary": self.summary,
                 **{s: list(self.sections.get(s, ())) for s in SECTIONS}}
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """An immutable, validated set of roles. ``hash`` changes whenever any statement changes."""
+    """An immutable, validated set of roles. ``hash`` changes whenever any statement changes.
+
+    ``roles`` are the offered roles (what results list); ``adjacent`` the reference roles that only
+    decide "no good fit". ``all_roles`` is both, in index order.
+    """
 
     name: str
-    roles: tuple[Role, ...]
+    all_roles: tuple[Role, ...]
     source: str = ""
 
     def __post_init__(self) -> None:
+        # Offered roles first, then adjacent ones: the index stores them in this order.
+        ordered = tuple(r for r in self.all_roles if r.kind == "offered") + \
+            tuple(r for r in self.all_roles if r.kind != "offered")
+        object.__setattr__(self, "all_roles", ordered)
         if not self.roles:
-            raise CatalogError(f"catalog {self.name!r} has no roles ({self.source or 'no source'})")
+            raise CatalogError(f"catalog {self.name!r} has no offered roles ({self.source or 'no source'})")
         seen: set[str] = set()
-        for role in self.roles:
+        for role in self.all_roles:
             if role.id in seen:
                 raise CatalogError(f"catalog {self.name!r}: role id {role.id!r} appears twice")
             seen.add(role.id)
@@ -100,19 +114,27 @@ class Catalog:
                 raise CatalogError(f"catalog {self.name!r}: role {role.id!r} has no statements")
 
     @property
+    def roles(self) -> tuple[Role, ...]:
+        return tuple(r for r in self.all_roles if r.kind == "offered")
+
+    @property
+    def adjacent(self) -> tuple[Role, ...]:
+        return tuple(r for r in self.all_roles if r.kind != "offered")
+
+    @property
     def statements(self) -> list[Statement]:
-        """Every statement, grouped by role in catalog order (the index's row order)."""
-        return [s for role in self.roles for s in role.statements()]
+        """Every statement, grouped by role in ``all_roles`` order (the index's row order)."""
+        return [s for role in self.all_roles for s in role.statements()]
 
     @property
     def hash(self) -> str:
         """A content hash of everything that ends up in the index."""
-        payload = json.dumps([(r.id, r.title, [(s.section, s.text) for s in r.statements()])
-                              for r in self.roles], ensure_ascii=False)
+        payload = json.dumps([(r.id, r.kind, r.title, [(s.section, s.text) for s in r.statements()])
+                              for r in self.all_roles], ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
     def role(self, role_id: str) -> Role:
-        """The role with this id; raises ``KeyError`` when there is none."""
+        """The offered role with this id; raises ``KeyError`` when there is none."""
         for role in self.roles:
             if role.id == role_id:
                 return role
@@ -152,7 +174,7 @@ def load_role_file(path: Path) -> Role:
         raise CatalogError(f"{path}: field 'id' is {parsed.id!r} but the file is named {path.name}; "
                            f"name the file {parsed.id}.yaml")
     sections = {s: tuple(getattr(parsed, s)) for s in SECTIONS}
-    return Role(parsed.id, parsed.title, parsed.summary, sections)
+    return Role(parsed.id, parsed.title, parsed.summary, sections, parsed.kind)
 
 
 def load_catalog(path: Path, name: str | None = None) -> Catalog:

@@ -38,8 +38,10 @@ def render_text(result: MatchResult) -> str:
     """The terminal view of a result: ranked roles with bars, evidence, gaps and the contrast."""
     lines = []
     if result.best_fit is None:
+        why = (f" It reads more like {result.reads_like['title']}, which this catalog does not offer."
+               if result.reads_like else "")
         lines.append("No good fit: no role in this catalog fits this text well enough "
-                     f"(best score {result.results[0].score:.2f} < {result.threshold:.2f}).\n"
+                     f"(best score {result.results[0].score:.2f} < {result.threshold:.2f}).{why}\n"
                      if result.results else "No good fit.\n")
     width = max((len(r.title) for r in result.results), default=10)
     for rank, r in enumerate(result.results, 1):
@@ -132,6 +134,14 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_catalog_check(args) -> int:
+    from .catalog_check import check_catalog, render_check
+
+    report = check_catalog(_load(args).index)
+    print(render_check(report))
+    return 0 if report.ok or not args.strict else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matcher", description="Match résumés to roles: ranked roles, "
                                      "evidence, gaps and an honest 'no good fit'.")
@@ -160,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     b = isub.add_parser("build", help="embed the catalog and write the index (atomic)")
     common(b)
     b.set_defaults(func=cmd_index_build)
+
+    p = sub.add_parser("catalog", help="inspect and manage catalogs")
+    csub = p.add_subparsers(dest="catalog_command", required=True)
+    c = csub.add_parser("check", help="warn about roles the model cannot tell apart and shared statements")
+    c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    common(c)
+    c.set_defaults(func=cmd_catalog_check)
 
     p = sub.add_parser("eval", help="accuracy on a labelled JSONL set, with baselines")
     p.add_argument("file")

@@ -44,12 +44,26 @@ class Matcher:
         self.scoring = scoring or ScoringConfig()
         self.catalog: Catalog = index.catalog
         role_ids = [s.role_id for s in index.statements]
-        order = {r.id: i for i, r in enumerate(self.catalog.roles)}
+        self._all_roles = self.catalog.all_roles
+        self._n_offered = len(self.catalog.roles)
+        order = {r.id: i for i, r in enumerate(self._all_roles)}
         self._role_of = np.array([order[r] for r in role_ids], dtype=np.int64)
         # Statements are stored grouped by role, so each role is one contiguous slice.
         self._starts = np.flatnonzero(np.r_[True, self._role_of[1:] != self._role_of[:-1]])
         self._ends = np.r_[self._starts[1:], len(role_ids)]
         self._gap_mask = np.array([s.section in GAP_SECTIONS for s in index.statements])
+        self._distinct = self._distinctiveness()
+
+    def _distinctiveness(self) -> np.ndarray:
+        """Per statement, 1 − its highest cosine to any other role's statement: how much it says
+        about *this* role. Gaps are listed most distinctive first. Skipped (all zeros) for very large
+        catalogs, where the full statement×statement product would cost more than it tells."""
+        n = len(self.index.statements)
+        if n > 20_000 or len(self._all_roles) < 2:
+            return np.zeros(n)
+        sims = self.index.vectors @ self.index.vectors.T
+        sims[self._role_of[:, None] == self._role_of[None, :]] = -1.0
+        return 1.0 - sims.max(axis=1)
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, catalog: str | Path | None = None,
@@ -118,9 +132,9 @@ class Matcher:
     # -- scoring ----------------------------------------------------------------------------------
 
     def _candidate_roles(self, vectors: np.ndarray) -> np.ndarray:
-        n_roles = len(self.catalog.roles)
+        """Indices (into ``all_roles``) of the roles worth scoring exactly for these passages."""
         if len(self.index.statements) <= CANDIDATE_SEARCH_ABOVE:
-            return np.arange(n_roles)
+            return np.arange(len(self._all_roles))
         k = min(CANDIDATES_PER_PASSAGE, len(self.index.statements))
         _, ids = self.index.faiss_index.search(vectors, k)
         return np.unique(self._role_of[ids[ids >= 0]])
@@ -136,32 +150,46 @@ class Matcher:
         sims = self.index.vectors[rows] @ vectors.T  # (S_candidates, P)
         best = best_per_role(sims, starts)  # (R_candidates, P)
         kinds = np.array([p.kind for p in passages])
+        has_exp, has_int = (kinds == "experience").any(), (kinds == "interest").any()
         fit = fit_from_best(best, cfg)
         exp = fit_from_best(best, cfg, kinds == "experience")
         interest = fit_from_best(best, cfg, kinds == "interest")
-        scores = sigmoid((fit - cfg.threshold) / cfg.temperature)
-        sub = lambda v: sigmoid((v - cfg.threshold) / cfg.temperature)  # noqa: E731
-        order = np.argsort(-scores, kind="stable")
-        if top_k is None and len(self.catalog.roles) > 20:
+
+        offered = roles < self._n_offered
+        # The bar an offered role must clear: the global threshold, and any adjacent (not offered)
+        # role the text reads closer to.
+        bar, outside = cfg.threshold, None
+        if (~offered).any():
+            j = int(np.argmax(np.where(offered, -np.inf, fit)))
+            if fit[j] + cfg.adjacent_margin > bar:
+                bar, outside = float(fit[j] + cfg.adjacent_margin), self._all_roles[roles[j]]
+
+        def calibrated(v: np.ndarray) -> np.ndarray:
+            return sigmoid((v - bar) / cfg.temperature)
+
+        scores = np.where(offered, calibrated(fit), -1.0)
+        order = np.argsort(-scores, kind="stable")[: int(offered.sum())]
+        if top_k is None and self._n_offered > 20:
             top_k = DEFAULT_TOP_K_LARGE
         if top_k is not None:
             order = order[:top_k]
         results = []
         for i in order:
             local = slice(starts[i], starts[i] + lengths[i])
-            results.append(self._role_result(int(roles[i]), rows[local], sims[local], passages,
-                                             float(scores[i]),
-                                             float(sub(exp[i])) if (kinds == "experience").any() else None,
-                                             float(sub(interest[i])) if (kinds == "interest").any() else None))
+            results.append(self._role_result(
+                int(roles[i]), rows[local], sims[local], passages, float(scores[i]),
+                float(calibrated(exp[i])) if has_exp else None,
+                float(calibrated(interest[i])) if has_int else None))
         best_fit = results[0].role_id if results and results[0].score >= 0.5 else None
         contrast = None
         if len(order) >= 2:
             contrast = self._contrast(best[order[0]], best[order[1]], results[0], results[1], passages,
                                       sims, starts, lengths, order, rows)
+        reads_like = {"role_id": outside.id, "title": outside.title} if best_fit is None and outside else None
         return MatchResult(best_fit=best_fit, results=tuple(results),
                            catalog={"name": self.catalog.name, "hash": self.catalog.hash},
                            model=self.embedder.name, passages=len(passages), threshold=0.5,
-                           contrast=contrast)
+                           contrast=contrast, reads_like=reads_like)
 
     def _pairs(self, rows: np.ndarray, sims: np.ndarray, passages: list[Passage], limit: int,
                floor: float, passage_order: np.ndarray | None = None) -> list[Evidence]:
@@ -185,12 +213,12 @@ class Matcher:
     def _role_result(self, role_index: int, rows: np.ndarray, sims: np.ndarray, passages: list[Passage],
                      score: float, exp: float, interest: float) -> RoleResult:
         cfg = self.scoring
-        role = self.catalog.roles[role_index]
+        role = self._all_roles[role_index]
         evidence = self._pairs(rows, sims, passages, cfg.max_evidence, cfg.evidence_floor)
         coverage = sims.max(axis=1) if sims.shape[1] else np.zeros(len(rows))
         gap_rows = [(coverage[i], rows[i]) for i in range(len(rows))
                     if self._gap_mask[rows[i]] and coverage[i] < cfg.gap_floor]
-        gap_rows.sort(key=lambda t: t[0])  # least covered first
+        gap_rows.sort(key=lambda t: -self._distinct[t[1]])  # the most role-specific first
         gaps = tuple(self.index.statements[r].text for _, r in gap_rows[:cfg.max_gaps])
         return RoleResult(role.id, role.title, score, exp, interest, tuple(evidence), gaps)
 

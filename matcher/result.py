@@ -52,6 +52,9 @@ class MatchResult:
     passages: int  # how many passages of the input were matched
     threshold: float  # the "no good fit" cut on ``score``
     contrast: Contrast | None = None
+    # With "no good fit": the adjacent role (not offered by the catalog) the text reads closest to,
+    # e.g. {"role_id": "software-engineer", "title": "Software Engineer"}; else None.
+    reads_like: dict | None = None
 
     def to_dict(self) -> dict:
         """A JSON-ready dict; tuples become lists, floats are rounded for readability."""

@@ -33,6 +33,8 @@ class ScoringConfig:
     gap_floor: float = 0.40  # a statement no passage reaches this close to is a gap
     max_evidence: int = 5
     max_gaps: int = 5
+    # An offered role must beat the closest adjacent role's fit by this much to count as a fit.
+    adjacent_margin: float = 0.0
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray:
