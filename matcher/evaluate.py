@@ -108,11 +108,11 @@ def run_bm25(matcher: Matcher, items: list[Item]) -> Report:
 
     logging.getLogger("bm25s").setLevel(logging.ERROR)
 
-    statements = matcher.index.statements
+    role_ids = matcher.catalog.role_ids  # offered roles only: baselines have no "no fit" notion
+    statements = [s for s in matcher.index.statements if s.role_id in role_ids]
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize([s.text for s in statements], stopwords="en", show_progress=False),
                     show_progress=False)
-    role_ids = matcher.catalog.role_ids
     role_of = np.array([role_ids.index(s.role_id) for s in statements])
     answers = []
     for it in items:
