@@ -196,3 +196,15 @@ def misses(report: Report) -> list[str]:
             out.append(f"{it.id:<10} label={it.label:<12} best_fit={got:<12} ranking={','.join(ans.ranking)} "
                        f"[{it.kind}/{it.difficulty}]")
     return out
+
+
+def guard(fast: Report, reference: Report) -> dict:
+    """The quality guard for a fast backend: how often its top-1 role equals the reference's, and
+    whether its accuracy is lower. Passes at ≥ 99% agreement and no loss of top-1 accuracy."""
+    same = [a.ranking[0] == b.ranking[0] for a, b in zip(fast.answers, reference.answers, strict=True)]
+    same_fit = [a.best_fit == b.best_fit for a, b in zip(fast.answers, reference.answers, strict=True)]
+    f, r = fast.metrics(), reference.metrics()
+    agreement = float(np.mean(same))
+    passed = agreement >= 0.99 and f.get("top1", 0) >= r.get("top1", 0)
+    return {"top1_agreement": agreement, "best_fit_agreement": float(np.mean(same_fit)),
+            "top1_fast": f.get("top1"), "top1_reference": r.get("top1"), "passed": passed}

@@ -54,8 +54,10 @@ class BuiltIndex:
     manifest: dict
 
 
-def index_dir_for(index_root: Path, catalog_name: str) -> Path:
-    return Path(index_root) / catalog_name
+def index_dir_for(index_root: Path, catalog_name: str, backend: str = "torch") -> Path:
+    """``<root>/<catalog>`` for the torch reference backend, ``<root>/<catalog>.<backend>`` for the
+    others, so switching backends does not rebuild one shared index back and forth."""
+    return Path(index_root) / (catalog_name if backend == "torch" else f"{catalog_name}.{backend}")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -93,7 +95,7 @@ def build_index(catalog: Catalog, embedder: Embedder, index_root: Path, backend:
         raise IndexError_(f"embedder returned shape {vectors.shape}, expected "
                           f"({len(statements)}, {embedder.dimension})")
     index, kind = _make_faiss(vectors)
-    out = index_dir_for(index_root, catalog.name)
+    out = index_dir_for(index_root, catalog.name, backend)
     out.mkdir(parents=True, exist_ok=True)
     build_id = uuid.uuid4().hex[:12]
     vec_name, rows_name = f"vectors-{build_id}.faiss", f"statements-{build_id}.jsonl"
@@ -108,6 +110,8 @@ def build_index(catalog: Catalog, embedder: Embedder, index_root: Path, backend:
         "corpus_hash": catalog.hash,
         "model": embedder.name,
         "backend": backend,
+        # Where a converted/quantised model lives (non-torch backends); None for the torch path.
+        "export": str(getattr(embedder, "folder", "")) or None,
         "dimension": embedder.dimension,
         "index_type": kind,
         "roles": len(catalog.roles),
@@ -127,9 +131,9 @@ def _remove_old_builds(folder: Path, keep: set[str]) -> None:
             p.unlink(missing_ok=True)
 
 
-def read_manifest(index_root: Path, catalog_name: str) -> dict | None:
+def read_manifest(index_root: Path, catalog_name: str, backend: str = "torch") -> dict | None:
     """The manifest of a built index, ``None`` when there is none; corrupt ones raise."""
-    path = index_dir_for(index_root, catalog_name) / "manifest.json"
+    path = index_dir_for(index_root, catalog_name, backend) / "manifest.json"
     if not path.exists():
         return None
     try:
@@ -151,8 +155,8 @@ def load_index(catalog: Catalog, embedder: Embedder, index_root: Path, *, backen
     one, is refused with a message saying how to rebuild: it is never used silently.
     """
     rebuild_hint = f"rebuild it with `matcher index build --catalog {catalog.name}`"
-    folder = index_dir_for(index_root, catalog.name)
-    manifest = read_manifest(index_root, catalog.name)
+    folder = index_dir_for(index_root, catalog.name, backend)
+    manifest = read_manifest(index_root, catalog.name, backend)
     if manifest is None:
         if not auto_rebuild:
             raise IndexError_(f"no index for catalog {catalog.name!r} in {folder}; {rebuild_hint}")
