@@ -13,6 +13,11 @@ from .errors import InputError, UnsupportedFileType
 from .inputs import ACCEPTED, decode_bytes
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+# A DOCX is a zip: refuse archives that would inflate past this (a "zip bomb" of a few KB can
+# otherwise expand to gigabytes in memory before any text limit applies).
+MAX_DOCX_UNCOMPRESSED = 64 * 1024 * 1024
+# Stop pulling text out of a PDF once this much is collected; the caller's text limit refuses it.
+MAX_EXTRACT_CHARS = 200_000
 
 
 def sniff(data: bytes) -> str:
@@ -66,7 +71,7 @@ def extract_text(data: bytes, filename: str = "") -> str:
     return text
 
 
-def _pdf_text(data: bytes, filename: str) -> str:
+def _pdf_text(data: bytes, filename: str, limit: int = MAX_EXTRACT_CHARS) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -75,7 +80,13 @@ def _pdf_text(data: bytes, filename: str) -> str:
         if reader.is_encrypted:
             raise InputError(f"{filename or 'PDF'} is password-protected; send an unlocked copy",
                              code="encrypted_pdf")
-        return "\n".join((page.extract_text() or "") for page in reader.pages)
+        parts, size = [], 0
+        for page in reader.pages:
+            parts.append(page.extract_text() or "")
+            size += len(parts[-1])
+            if size > limit:  # enough to know it is over any sensible limit; stop paying for the rest
+                break
+        return "\n".join(parts)
     except InputError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
@@ -86,6 +97,12 @@ def _pdf_text(data: bytes, filename: str) -> str:
 def _docx_text(data: bytes, filename: str) -> str:
     import docx
 
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        inflated = sum(info.file_size for info in zf.infolist())
+    if inflated > MAX_DOCX_UNCOMPRESSED:
+        raise InputError(f"{filename or 'DOCX'} would expand to {inflated:,} bytes, over the "
+                         f"{MAX_DOCX_UNCOMPRESSED:,}-byte limit for a document; send a smaller file or paste the text",
+                         code="too_large")
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises assorted errors for broken packages

@@ -20,6 +20,11 @@ def check_text(text: object, max_chars: int) -> str:
     if control > max(8, len(text) // 100):
         raise InputError(f"input looks binary ({control} control characters); send {ACCEPTED}",
                          code="binary_input")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: not text any encoder can represent
+        raise InputError("input contains invalid Unicode (unpaired surrogate characters); send UTF-8 text",
+                         code="bad_encoding") from None
     if not text.strip():
         raise InputError(f"input is empty; send {ACCEPTED} with at least a sentence of résumé text",
                          code="empty_input")
