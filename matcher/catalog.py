@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -126,9 +127,10 @@ class Catalog:
         """Every statement, grouped by role in ``all_roles`` order (the index's row order)."""
         return [s for role in self.all_roles for s in role.statements()]
 
-    @property
+    @cached_property
     def hash(self) -> str:
-        """A content hash of everything that ends up in the index."""
+        """A content hash of everything that ends up in the index (computed once: the catalog is frozen,
+        and hashing ~50,000 statements costs ~0.2 s, which every match result would otherwise pay)."""
         payload = json.dumps([(r.id, r.kind, r.title, [(s.section, s.text) for s in r.statements()])
                               for r in self.all_roles], ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
@@ -189,5 +191,9 @@ def load_catalog(path: Path, name: str | None = None) -> Catalog:
         return load_table_catalog(path, name)
     files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
     if not files:
-        raise CatalogError(f"{path}: no role files (*.yaml) found")
+        from .sources import load_table_catalog, table_in_folder  # a folder holding catalog.jsonl/.csv
+
+        if (table := table_in_folder(path)) is not None:
+            return load_table_catalog(table, name)
+        raise CatalogError(f"{path}: no role files (*.yaml) found, and no catalog.jsonl or catalog.csv")
     return Catalog(name, tuple(load_role_file(f) for f in files), source=str(path))
