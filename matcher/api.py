@@ -35,10 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
-from .errors import InputError, InputTooLarge, MatcherError, UnknownRole, UnsupportedFileType
+from .errors import InputError, InputTooLarge, MatcherError, UnknownCatalog, UnknownRole, UnsupportedFileType
 from .extract import extract_text, sniff
 from .inputs import ACCEPTED
 from .matcher import Matcher
+from .registry import Registry
 from .result import MatchResult
 from .settings import Settings
 
@@ -94,7 +95,7 @@ def status_for(exc: MatcherError) -> int:
         return 415
     if isinstance(exc, InputError):
         return 422
-    if isinstance(exc, UnknownRole):
+    if isinstance(exc, (UnknownRole, UnknownCatalog)):
         return 404
     return 500
 
@@ -342,20 +343,27 @@ async def _read_upload(request: Request, max_bytes: int, max_top_k: int) -> tupl
 # -- the app -----------------------------------------------------------------------------------------
 
 def create_app(settings: Settings | None = None, *, matcher: Matcher | None = None, embedder=None,
-               catalog: str | Path | None = None) -> FastAPI:
-    """The FastAPI app. With ``matcher`` it is ready at once (tests); otherwise the lifespan loads one
-    (``Matcher.load(settings, catalog=catalog, embedder=embedder)``) in a background thread.
+               catalog: str | Path | None = None, registry: Registry | None = None) -> FastAPI:
+    """The FastAPI app. With ``matcher`` (one catalog) or ``registry`` (several) it is ready at once
+    (tests); otherwise the lifespan loads every served catalog (``Registry.load``: ``MATCHER_CATALOGS``,
+    or every catalog under the corpus folder) in a background thread, sharing one model.
 
     With no arguments (``uvicorn --factory matcher.api:create_app``) settings come from ``MATCHER_*``;
     with only a ``matcher``, from that matcher (whose settings also bound the text length).
     """
-    settings = settings or (matcher.settings if matcher is not None else Settings.from_env())
+    if registry is None and matcher is not None:
+        registry = Registry.single(matcher)
+    settings = settings or (registry.settings if registry is not None else Settings.from_env())
+    if catalog is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, catalog=str(catalog), catalogs=(str(catalog),))
     MatchRequest = _match_request_model(settings.max_top_k)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.limiter = anyio.CapacityLimiter(1)
-        if app.state.matcher is None and app.state.loader is None:
+        if app.state.registry is None and app.state.loader is None:
             app.state.loader = threading.Thread(target=_load, args=(app,), name="matcher-load", daemon=True)
             app.state.loader.start()
         yield
@@ -363,8 +371,8 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
     def _load(app: FastAPI) -> None:
         began = time.perf_counter()
         try:
-            m = Matcher.load(settings, catalog=catalog, embedder=embedder)
-            m.embedder.embed(["warm-up"])  # the first call pays one-off initialisation costs
+            reg = Registry.load(settings, embedder=embedder)
+            reg.embedder.embed(["warm-up"])  # the first call pays one-off initialisation costs
         except MatcherError as exc:
             app.state.load_error = exc.message
             log.error("could not load the model and index: %s", exc.message)
@@ -373,9 +381,9 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
             app.state.load_error = f"unexpected {type(exc).__name__} while loading; see the server log"
             log.exception("could not load the model and index")
             return
-        app.state.matcher = m
-        log.info("ready: catalog %r (%d roles), model %s, in %.1f s", m.catalog.name, len(m.catalog.roles),
-                 m.embedder.name, time.perf_counter() - began)
+        app.state.registry = reg
+        log.info("ready: catalogs %s (default %r), model %s, in %.1f s", ", ".join(reg.names), reg.default,
+                 reg.embedder.name, time.perf_counter() - began)
 
     app = FastAPI(
         title="role-matcher",
@@ -387,7 +395,7 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.matcher = matcher
+    app.state.registry = registry
     app.state.loader = None
     app.state.load_error = None
     app.state.limiter = None
@@ -428,14 +436,19 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
         return error_response(500, "internal_error", "the server failed to process this request")
 
     # -- helpers ----------------------------------------------------------------------------------
-    def ready_matcher() -> Matcher:
-        m = app.state.matcher
-        if m is not None:
-            return m
+    def ready_registry() -> Registry:
+        reg = app.state.registry
+        if reg is not None:
+            return reg
         if app.state.load_error:
             raise ApiError(503, "load_failed", f"the model and index failed to load: {app.state.load_error}")
         raise ApiError(503, "not_ready", "the model and index are still loading; retry in a few seconds",
                        {"Retry-After": "2"})
+
+    def ready_matcher(catalog: str | None = None) -> Matcher:
+        """The matcher of ``catalog`` (default catalog when None), taken once per request: a reload
+        swapping in a new index cannot change it half-way through the request."""
+        return ready_registry().get(catalog)
 
     async def run_match(m: Matcher, text: str, top_k: int | None) -> MatchResult:
         try:
@@ -457,9 +470,10 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
                   "schema": MatchRequest.model_json_schema(),
                   "example": {"text": "Former backend engineer, now four years as a product manager for "
                                       "internal developer tools.", "top_k": 4}}}}})
-    async def match_text(request: Request):
-        """`{"text": "...", "top_k": 4}` → the core's result document, unchanged."""
-        m = ready_matcher()
+    async def match_text(request: Request, catalog: str | None = None):
+        """`{"text": "...", "top_k": 4}` → the core's result document, unchanged. `?catalog=NAME` picks a
+        served catalog (see `GET /v1/catalogs`); the default catalog otherwise."""
+        m = ready_matcher(catalog)
         ctype, _ = parse_options_header(request.headers.get("content-type", ""))
         if ctype and ctype != b"application/json" and not ctype.endswith(b"+json"):
             raise ApiError(415, "unsupported_media_type",
@@ -486,10 +500,10 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
                       "file": {"type": "string", "format": "binary",
                                "description": ".pdf, .docx, .txt or .md; the type is read from the content"},
                       "top_k": {"type": "integer", "minimum": 1, "maximum": settings.max_top_k}}}}}}})
-    async def match_file(request: Request):
+    async def match_file(request: Request, catalog: str | None = None):
         """A résumé file (PDF, DOCX, TXT, MD) → the result document, plus `text` (the extracted text that
-        the `start`/`end` offsets index into) and `file` (`name`, detected `type`)."""
-        m = ready_matcher()
+        the `start`/`end` offsets index into) and `file` (`name`, detected `type`). `?catalog=` as above."""
+        m = ready_matcher(catalog)
         filename, content, top_k = await _read_upload(request, settings.max_upload_bytes, settings.max_top_k)
         # pypdf / python-docx are CPU work too: off the event loop.
         text = await anyio.to_thread.run_sync(extract_text, content, filename)
@@ -500,21 +514,62 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
         return JSONResponse(doc, headers=private)
 
     @app.get("/v1/roles", tags=["catalog"], summary="The catalog's roles", responses=_error_responses(503))
-    async def roles():
-        m = ready_matcher()
+    async def roles(catalog: str | None = None):
+        m = ready_matcher(catalog)
         return {"catalog": {"name": m.catalog.name, "hash": m.catalog.hash},
                 "roles": [r.to_dict() for r in m.catalog.roles]}
 
     @app.get("/v1/roles/{role_id}", tags=["catalog"], summary="One role",
              responses=_error_responses(404, 503))
-    async def role(role_id: str):
+    async def role(role_id: str, catalog: str | None = None):
         """One role's statements; 404 (listing the valid ids) for an unknown id."""
-        return ready_matcher().role(role_id).to_dict()
+        return ready_matcher(catalog).role(role_id).to_dict()
+
+    @app.get("/v1/catalogs", tags=["catalog"], summary="The catalogs served here",
+             responses=_error_responses(503))
+    async def catalogs():
+        """Every served catalog: name, whether it is the default, its hash, role and statement counts,
+        index type, build time, title and attribution (show it beside results), and reload status."""
+        reg = ready_registry()
+        return {"default": reg.default, "catalogs": [reg.describe(n) for n in reg.names]}
+
+    @app.get("/v1/catalogs/{name}", tags=["catalog"], summary="One served catalog",
+             responses=_error_responses(404, 503))
+    async def catalog_info(name: str):
+        return ready_registry().describe(name)
+
+    @app.post("/v1/catalogs/{name}/reload", tags=["catalog"], status_code=202,
+              summary="Rebuild a catalog's index from its files and swap it in (admin)",
+              responses={**_error_responses(404, 503), 401: {"model": ErrorBody, "description": "wrong or no key"},
+                         403: {"model": ErrorBody, "description": "reload is disabled (no MATCHER_ADMIN_KEY)"}})
+    async def reload_catalog(name: str, request: Request):
+        """Starts a rebuild in the background and answers 202 at once; `GET /v1/catalogs/{name}` shows
+        its progress. Requests keep being answered from the old index until the new one is swapped in;
+        a failed rebuild leaves the old one serving and says why. Needs `Authorization: Bearer <key>`
+        with the key set in `MATCHER_ADMIN_KEY`."""
+        _check_admin(request)
+        reg = ready_registry()
+        status = reg.reload(name)
+        return JSONResponse({"catalog": name, "reload": status.__dict__}, status_code=202)
+
+    def _check_admin(request: Request) -> None:
+        import hmac
+
+        if not settings.admin_key:
+            raise ApiError(403, "reload_disabled", "catalog reload is disabled on this server; set "
+                           "MATCHER_ADMIN_KEY to enable it")
+        given = request.headers.get("authorization", "")
+        token = given[7:] if given.lower().startswith("bearer ") else request.headers.get("x-admin-key", "")
+        if not token or not hmac.compare_digest(token.encode(), settings.admin_key.encode()):
+            raise ApiError(401, "unauthorized", "a valid admin key is needed: send Authorization: Bearer <key> "
+                           "(the key in MATCHER_ADMIN_KEY)", {"WWW-Authenticate": "Bearer"})
 
     @app.get("/v1/info", tags=["service"], summary="Version, catalog, model and limits")
     async def info():
-        m = app.state.matcher
+        reg = app.state.registry
+        m = reg.get() if reg is not None else None
         return {"version": __version__, "ready": m is not None,
+                "catalogs": reg.names if reg is not None else [],
                 "catalog": {"name": m.catalog.name, "hash": m.catalog.hash, "roles": len(m.catalog.roles)}
                 if m else None,
                 "model": m.embedder.name if m else None,
@@ -534,8 +589,8 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
     @app.get("/readyz", tags=["service"], summary="Readiness: the model and index are loaded",
              responses=_error_responses(503))
     async def readyz():
-        m = ready_matcher()
-        return {"status": "ready", "catalog": m.catalog.name, "model": m.embedder.name}
+        reg = ready_registry()
+        return {"status": "ready", "catalog": reg.default, "catalogs": reg.names, "model": reg.embedder.name}
 
     @app.get("/", include_in_schema=False)
     async def page():

@@ -266,9 +266,11 @@ def _one_line_query(text: str) -> list[Passage]:
 
 
 def resolve_catalog(settings: Settings, catalog: str | Path | None) -> Catalog:
-    """A catalog by name (a folder under ``corpus_dir``) or by path."""
-    name = catalog or settings.catalog
-    path = Path(name)
-    if not path.exists() or (isinstance(name, str) and "/" not in name and (settings.corpus_dir / name).exists()):
-        path = settings.corpus_dir / str(name)
-    return load_catalog(path)
+    """A catalog by name (a folder, ``.csv`` or ``.jsonl`` under ``corpus_dir``) or by path."""
+    name = str(catalog or settings.catalog)
+    if "/" not in name and "\\" not in name:  # a bare name: look in the corpus folder first
+        for candidate in (settings.corpus_dir / name, settings.corpus_dir / f"{name}.csv",
+                          settings.corpus_dir / f"{name}.jsonl"):
+            if candidate.exists():
+                return load_catalog(candidate)
+    return load_catalog(Path(name))

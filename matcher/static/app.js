@@ -84,6 +84,35 @@
   }).catch(() => {});
   updateCounter();
 
+  // -- catalogs: a chooser when the server serves more than one ------------------------------------
+  const catalogSelect = $("catalog");
+  let catalogs = [];
+  function describeCatalog() {
+    const c = catalogs.find((x) => x.name === catalogSelect.value);
+    const parts = c ? [`${plural(c.roles, "role")}`] : [];
+    if (c && c.attribution) parts.push(c.attribution);
+    $("catalog-help").textContent = parts.join(" · ");
+  }
+  function loadCatalogs(attempt) {
+    fetch("v1/catalogs").then((r) => {
+      if (r.status === 503 && attempt < 60) { setTimeout(() => loadCatalogs(attempt + 1), 1000); return null; }
+      return r.ok ? r.json() : null;
+    }).then((body) => {
+      if (!body) return;
+      catalogs = body.catalogs || [];
+      catalogSelect.replaceChildren(...catalogs.map((c) =>
+        h("option", { value: c.name }, c.title && c.title !== c.name ? `${c.title} (${c.name})` : c.name)));
+      catalogSelect.value = body.default;
+      $("catalog-field").hidden = catalogs.length < 2;
+      describeCatalog();
+    }).catch(() => {});
+  }
+  catalogSelect.addEventListener("change", describeCatalog);
+  loadCatalogs(0);
+  function catalogQuery() {
+    return catalogs.length > 1 && catalogSelect.value ? `?catalog=${encodeURIComponent(catalogSelect.value)}` : "";
+  }
+
   // -- errors --------------------------------------------------------------------------------------
   function showError(message) {
     errorBox.replaceChildren();
@@ -114,10 +143,10 @@
       }
       const data = new FormData();
       data.append("file", file, file.name);
-      request = fetch("v1/match/file", { method: "POST", body: data });
+      request = fetch("v1/match/file" + catalogQuery(), { method: "POST", body: data });
     } else {
       sentText = textarea.value;
-      request = fetch("v1/match", {
+      request = fetch("v1/match" + catalogQuery(), {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ text: sentText }),
