@@ -125,13 +125,29 @@ def cmd_eval(args) -> int:
 
     matcher = _load(args)
     reports = evaluate(matcher, Path(args.file), baselines=not args.no_baselines)
+    check = None
+    if matcher.settings.backend != "torch":
+        # The quality guard: the same items through the fp32 torch reference, compared top-1 by top-1.
+        from dataclasses import replace
+
+        from .evaluate import guard, load_items, run_matcher
+        from .matcher import Matcher
+
+        reference = Matcher.load(replace(matcher.settings, backend="torch"), catalog=getattr(args, "catalog", None))
+        check = guard(reports[0], run_matcher(reference, load_items(Path(args.file), matcher.catalog.role_ids)))
     if args.json:
-        print(json.dumps({r.system: r.metrics() for r in reports}, indent=2))
+        print(json.dumps({**{r.system: r.metrics() for r in reports}, **({"guard": check} if check else {})},
+                         indent=2))
     else:
         print(render(reports, matcher.catalog.role_ids))
+        if check:
+            print(f"\nquality guard ({matcher.settings.backend} vs torch fp32): top-1 agreement "
+                  f"{check['top1_agreement']:.3f}, best_fit agreement {check['best_fit_agreement']:.3f}, top-1 "
+                  f"{check['top1_fast']:.3f} vs {check['top1_reference']:.3f} → "
+                  f"{'PASS' if check['passed'] else 'FAIL'}")
         if args.misses:
             print("\nmisses:\n" + "\n".join(misses(reports[0])))
-    return 0
+    return 0 if not check or check["passed"] else 1
 
 
 def cmd_catalog_check(args) -> int:
@@ -140,6 +156,84 @@ def cmd_catalog_check(args) -> int:
     report = check_catalog(_load(args).index)
     print(render_check(report))
     return 0 if report.ok or not args.strict else 1
+
+
+def cmd_catalog_import_onet(args) -> int:
+    from .onet import import_onet
+
+    codes = args.codes.split(",") if args.codes else None
+    summary = import_onet(Path(args.dir), Path(args.output), exclude_titles=args.exclude_titles, codes=codes,
+                          limit=args.limit, max_titles=args.max_titles, command="matcher catalog import-onet")
+    print(summary.describe())
+    print(f"use it: matcher match --catalog {args.output} FILE   (the first use builds its index)")
+    return 0
+
+
+def cmd_catalog_reload(args) -> int:
+    """Ask a running server to rebuild a catalog's index and swap it in (POST /v1/catalogs/NAME/reload)."""
+    import os
+    import time
+    import urllib.error
+    import urllib.request
+
+    key = os.environ.get("MATCHER_ADMIN_KEY", "")
+    if not key:
+        raise MatcherError("set MATCHER_ADMIN_KEY to the server's admin key", code="bad_setting")
+    base = args.url.rstrip("/")
+    name = args.name
+
+    def call(method: str, path: str) -> dict:
+        req = urllib.request.Request(base + path, method=method, headers={"Authorization": f"Bearer {key}"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = json.loads(exc.read())["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                detail = f"HTTP {exc.code}"
+            raise MatcherError(f"{base}: {detail}", code="reload_failed") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise MatcherError(f"cannot reach {base} ({exc}); is `matcher serve` running?",
+                               code="unreachable") from None
+
+    status = call("POST", f"/v1/catalogs/{name}/reload")["reload"]
+    print(f"reload of {name!r} started at {status.get('started_at')}", file=sys.stderr)
+    while not args.no_wait and status["state"] == "running":
+        time.sleep(1)
+        status = call("GET", f"/v1/catalogs/{name}")["reload"]
+    if status["state"] == "failed":
+        raise MatcherError(f"reload of {name!r} failed; the previous index is still serving: {status['error']}",
+                           code="reload_failed")
+    print(f"catalog {name!r}: {status['state']}" + (f", hash {status['hash']}" if status.get("hash") else ""))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import os
+
+    import uvicorn
+
+    from .api import log_config
+    from .matcher import resolve_catalog
+
+    # Every worker process builds its app from MATCHER_* (the import-string factory), so the flags
+    # travel through the environment; MATCHER_WORKERS also shares the cores out between workers.
+    for flag, key in (("catalog", "MATCHER_CATALOG"), ("index_dir", "MATCHER_INDEX_DIR"),
+                      ("backend", "MATCHER_BACKEND")):
+        if getattr(args, flag, None):
+            os.environ[key] = str(getattr(args, flag))
+    workers = args.workers if args.workers is not None else Settings.from_env().workers
+    if workers < 1:
+        raise MatcherError(f"--workers must be at least 1, got {workers}", code="bad_setting")
+    os.environ["MATCHER_WORKERS"] = str(workers)
+    settings = Settings.from_env()
+    resolve_catalog(settings, None)  # a broken catalog fails here, in one line, before the port is bound
+    print(f"matcher: serving http://{args.host}:{args.port} with {workers} worker(s); the model loads in the "
+          "background (GET /readyz says when it is ready)", file=sys.stderr)
+    uvicorn.run("matcher.api:create_app", factory=True, host=args.host, port=args.port, workers=workers,
+                access_log=False, log_config=log_config(), server_header=False)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--catalog", help="catalog name under corpus/ or a path (default: MATCHER_CATALOG)")
         p.add_argument("--index-dir", help="where built indexes live (default: MATCHER_INDEX_DIR or index/)")
-        p.add_argument("--backend", help="embedding backend: torch, onnx, onnx-int8, openvino-int8")
+        p.add_argument("--backend", help="embedding backend: torch, openvino, openvino-int8")
 
     p = sub.add_parser("match", help="rank the catalog's roles for a résumé")
     p.add_argument("file", help="a .txt/.md/.pdf/.docx file, or - for stdin")
@@ -177,6 +271,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     common(c)
     c.set_defaults(func=cmd_catalog_check)
+    c = csub.add_parser("import-onet", help="make a catalog from the O*NET database (text files); "
+                        "see docs/_readme_catalogs.md")
+    c.add_argument("dir", help="the folder of O*NET text files, e.g. ../shared/data/onet-29.3")
+    c.add_argument("-o", "--output", required=True, help="the catalog folder to write (catalog.jsonl, README.md)")
+    c.add_argument("--exclude-titles", help="a file of job titles to leave out, one per line (benchmark queries)")
+    c.add_argument("--codes", help="only these O*NET-SOC codes, comma-separated (e.g. 15-1252.00,29-1141.00)")
+    c.add_argument("--limit", type=int, help="only the first N occupations")
+    c.add_argument("--max-titles", type=int, default=15, help="title statements per occupation (default 15)")
+    c.set_defaults(func=cmd_catalog_import_onet)
+    c = csub.add_parser("reload", help="ask a running server to rebuild a catalog's index and swap it in "
+                        "(needs MATCHER_ADMIN_KEY)")
+    c.add_argument("name", nargs="?", default="default", help="catalog name (default: default)")
+    c.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")
+    c.add_argument("--no-wait", action="store_true", help="return once the rebuild has started")
+    c.set_defaults(func=cmd_catalog_reload)
 
     p = sub.add_parser("eval", help="accuracy on a labelled JSONL set, with baselines")
     p.add_argument("file")
@@ -185,6 +294,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--misses", action="store_true", help="list the items the matcher got wrong")
     common(p)
     p.set_defaults(func=cmd_eval)
+
+    from .batch import add_arguments as score_arguments
+    from .batch import run_from_args as cmd_score
+
+    p = sub.add_parser("score", help="score many candidates (JSONL, CSV or a folder of résumés) into a JSONL "
+                       "or CSV file; exit 1 when some rows failed")
+    score_arguments(p)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("serve", help="run the HTTP API and the web page (uvicorn)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 in a container)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes, each with its own model copy (default: MATCHER_WORKERS or 1)")
+    common(p)
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -1,0 +1,436 @@
+"""Batch scoring (matcher.batch, scripts/score.py): input and output formats, --role, bad rows,
+resume after a torn write and after a real SIGKILL, progress and privacy. Unit tests use the fake
+embedder; the kill-and-resume test runs the real model in subprocesses."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from matcher import Matcher
+from matcher.batch import BatchError, BatchOptions, partial_path, run, run_from_args
+from matcher.errors import MatcherError
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "Zebulon Quaxworth"  # a name that must never reach stderr
+
+TEXTS = [
+    "Product manager for an internal developer platform. Led the roadmap for CI pipelines and model serving.",
+    "Data analyst building dashboards in SQL and Python. Worked with finance on forecasting and reporting.",
+    "Machine learning engineer training ranking models. Shipped feature stores and offline evaluation.",
+    "Registered nurse in a busy emergency department. Triage, patient care and medication rounds.",
+    "AI product manager for a support assistant. Ran evaluations of model answers with the engineers.",
+    "Designer of onboarding flows. Ran user interviews and usability tests every sprint.",
+    "Platform product manager for GPU infrastructure. Owned quotas, scheduling and developer experience.",
+]
+
+
+def candidates(n: int) -> list[dict]:
+    return [{"id": f"c{i:03d}", "text": f"{TEXTS[i % len(TEXTS)]} Also mentored {i % 5 + 1} juniors."}
+            for i in range(n)]
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def pdf_bytes(lines: list[str]) -> bytes:
+    """A minimal one-page PDF with these lines of text."""
+    def esc(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    content = "BT /F1 11 Tf 72 740 Td 14 TL " + " ".join(f"({esc(x)}) Tj T*" for x in lines) + " ET"
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+               "/Contents 4 0 R >>",
+               f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{obj}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def docx_bytes(paragraphs: list[str]) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for p in paragraphs:
+        document.add_paragraph(p)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def matcher(settings, fake_embedder):
+    return Matcher.load(settings, embedder=fake_embedder)
+
+
+def score(matcher, settings, input, output, **kw):
+    """Run a job in-process; return (summary, stderr text)."""
+    err = io.StringIO()
+    summary = run(BatchOptions(str(input), Path(output), **kw), settings, matcher=matcher, stderr=err)
+    return summary, err.getvalue()
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+# -- formats ---------------------------------------------------------------------------------------
+
+
+def test_jsonl_to_jsonl_is_the_core_document_in_input_order(matcher, settings, fake_embedder, tmp_path):
+    rows = candidates(10)
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    fake_embedder.calls.clear()
+    summary, _ = score(matcher, settings, src, tmp_path / "out.jsonl", chunk_size=4, top_k=3)
+    assert (summary.total, summary.new, summary.failed, summary.exit_code) == (10, 10, 0, 0)
+    assert len(fake_embedder.calls) == 3, "one model call per chunk of 4 candidates, not one per candidate"
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert [o["id"] for o in out] == [r["id"] for r in rows]
+    for row, doc in zip(rows, out, strict=True):
+        assert doc == {"id": row["id"], **matcher.match(row["text"], top_k=3).to_dict()}
+
+
+def test_csv_in_with_chosen_columns_to_long_csv(matcher, settings, tmp_path):
+    src = tmp_path / "people.csv"
+    with open(src, "w", newline="", encoding="utf-8-sig") as f:  # a BOM, as spreadsheets write it
+        w = csv.writer(f)
+        w.writerow(["candidate", "notes", "resume"])
+        w.writerow(["a-1", "x", TEXTS[0] + "\n- Second line, quoted across lines."])
+        w.writerow(["a-2", "y", TEXTS[1]])
+    score(matcher, settings, src, tmp_path / "out.csv", id_column="candidate", text_column="resume", top_k=2)
+    text = (tmp_path / "out.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "id,rank,role_id,title,score,best_fit,error"
+    rows = read_csv(tmp_path / "out.csv")
+    assert [(r["id"], r["rank"]) for r in rows] == [("a-1", "1"), ("a-1", "2"), ("a-2", "1"), ("a-2", "2")]
+    doc = matcher.match(TEXTS[1], top_k=2).to_dict()
+    assert [r["role_id"] for r in rows[2:]] == [x["role_id"] for x in doc["results"]]
+    assert rows[2]["score"] == f"{doc['results'][0]['score']:.4f}"
+    assert rows[2]["best_fit"] == (doc["best_fit"] or "") and rows[2]["error"] == ""
+
+
+def test_csv_input_without_the_text_column_is_one_clear_error(matcher, settings, tmp_path):
+    src = tmp_path / "bad.csv"
+    src.write_text("id,body\n1,hello\n")
+    with pytest.raises(BatchError, match=r"no 'text' column.*--text-column"):
+        score(matcher, settings, src, tmp_path / "out.jsonl")
+
+
+def test_folder_of_resume_files(matcher, settings, tmp_path):
+    folder = tmp_path / "cvs"
+    (folder / "team").mkdir(parents=True)
+    (folder / "a.txt").write_text(TEXTS[0])
+    (folder / "b.md").write_text("# Experience\n\n- " + TEXTS[1])
+    (folder / "team" / "c.pdf").write_bytes(pdf_bytes([TEXTS[2]]))
+    (folder / "team" / "d.docx").write_bytes(docx_bytes([TEXTS[3]]))
+    (folder / "team" / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n%%EOF")
+    (folder / "photo.png").write_bytes(b"\x89PNG\r\n")  # not a résumé type: skipped
+    (folder / ".DS_Store").write_bytes(b"\x00\x01")  # hidden: skipped
+    summary, _ = score(matcher, settings, folder, tmp_path / "out.jsonl")
+    out = {o["id"]: o for o in read_jsonl(tmp_path / "out.jsonl")}
+    assert list(out) == ["a.txt", "b.md", "team/broken.pdf", "team/c.pdf", "team/d.docx"]
+    assert out["team/broken.pdf"]["error"]["code"] == "bad_pdf"
+    assert "broken.pdf" in out["team/broken.pdf"]["error"]["message"]
+    for name in ("a.txt", "b.md", "team/c.pdf", "team/d.docx"):
+        assert out[name]["results"], name
+    assert out["team/c.pdf"]["results"] == matcher.match(TEXTS[2]).to_dict()["results"]
+    assert (summary.failed, summary.exit_code) == (1, 1)
+
+
+def test_stdin_jsonl(matcher, settings, tmp_path):
+    data = "".join(json.dumps(r) + "\n" for r in candidates(3)).encode()
+    err = io.StringIO()
+    run(BatchOptions("-", tmp_path / "out.jsonl"), settings, matcher=matcher, stdin=io.BytesIO(data), stderr=err)
+    assert [o["id"] for o in read_jsonl(tmp_path / "out.jsonl")] == ["c000", "c001", "c002"]
+
+
+# -- bad rows --------------------------------------------------------------------------------------
+
+
+def test_bad_rows_are_error_rows_and_the_rest_is_scored(matcher, settings, tmp_path):
+    src = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"id": "ok-1", "text": TEXTS[0]}),
+        json.dumps({"id": "empty", "text": "   "}),
+        '{"id": "torn", "text": "unterminated',
+        json.dumps({"text": SECRET + " has no id."}),
+        json.dumps({"id": "ok-1", "text": TEXTS[1]}),
+        json.dumps({"id": 5, "text": ["not", "a", "string"]}),
+        json.dumps({"id": {"nested": 1}, "text": TEXTS[2]}),
+        json.dumps(["an", "array"]),
+        "",  # a blank line is not a row
+        json.dumps({"id": 7, "text": TEXTS[4]}),
+    ]
+    src.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "latin", "text": "caf\xe9"}\n')
+    summary, err = score(matcher, settings, src, tmp_path / "out.jsonl")
+    out = read_jsonl(tmp_path / "out.jsonl")
+    codes = [(o["id"], o.get("error", {}).get("code")) for o in out]
+    assert codes == [("ok-1", None), ("empty", "empty_input"), (None, "bad_json"), (None, "missing_id"),
+                     ("ok-1", "duplicate_id"), (5, "bad_text"), (None, "bad_id"), (None, "bad_json"),
+                     (7, None), (None, "bad_encoding")]
+    messages = [o["error"]["message"] for o in out if "error" in o]
+    assert "line 3 is not valid JSON" in messages[1]
+    assert "line 4: missing 'id'" in messages[2]
+    assert "duplicate id 'ok-1' (first used on line 1)" in messages[3]
+    assert "line 11 is not valid UTF-8" in messages[-1]
+    assert (summary.total, summary.failed, summary.exit_code) == (10, 8, 1)
+    assert SECRET not in err
+
+
+def test_cli_exit_codes_summary_and_privacy(matcher, settings, tmp_path, monkeypatch, capsys):
+    """The command-line path: exit 1 and a summary naming the failures; one line and exit 2 when the
+    job cannot start; no résumé text on stderr."""
+    from matcher import batch, cli
+
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": SECRET + " led the platform roadmap."},
+                                              {"id": "b", "text": ""}])
+    monkeypatch.setattr(batch, "_make_engine", lambda options, s, m: batch.LocalEngine(matcher))
+    args = cli.build_parser().parse_args(["score", str(src), "-o", str(tmp_path / "out.csv")])
+    err = io.StringIO()
+    assert run_from_args(args, stderr=err) == 1
+    line = err.getvalue().strip()
+    assert line.startswith("score: 2 candidates: 1 scored, 1 failed") and SECRET not in line
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "out.csv")]) == 2  # exists, not overwritten
+    assert "exists and is not empty; use --resume" in capsys.readouterr().err
+    assert cli.main(["score", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "x.jsonl")]) == 2
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "x.txt")]) == 2
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "x.jsonl"), "--role", "astronaut"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(e.startswith("matcher: error:") for e in err)
+    assert "no such file" in err[0] and ".jsonl or .csv" in err[1] and "no role 'astronaut'" in err[2]
+    assert "Traceback" not in "".join(err) and SECRET not in "".join(err)
+
+
+def test_progress_bar_and_quiet(matcher, settings, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(5))
+    _, err = score(matcher, settings, src, tmp_path / "a.jsonl", progress=True, chunk_size=2)
+    assert "5/5" in err and "cand/s" in err
+    _, err = score(matcher, settings, src, tmp_path / "b.jsonl", quiet=True)
+    assert err == ""
+
+
+def test_same_input_same_bytes(matcher, settings, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(9))
+    score(matcher, settings, src, tmp_path / "a.csv", chunk_size=4)
+    score(matcher, settings, src, tmp_path / "b.csv", chunk_size=4)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+# -- --role ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_role_view_sorted_best_first_with_evidence(matcher, settings, tmp_path, fmt):
+    rows = [*candidates(8), {"id": "broken", "text": ""}]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / f"shortlist.{fmt}"
+    summary, _ = score(matcher, settings, src, out, role="platform-pm", chunk_size=3)
+    assert not partial_path(out).exists()
+    expected = {}
+    for r in rows[:-1]:
+        doc = matcher.match(r["text"], top_k=len(matcher.catalog.roles)).to_dict()
+        expected[r["id"]] = (next(x for x in doc["results"] if x["role_id"] == "platform-pm"), doc["best_fit"])
+    order = sorted(expected, key=lambda i: -expected[i][0]["score"])  # stable: ties keep input order
+    if fmt == "jsonl":
+        got = read_jsonl(out)
+        assert [g["id"] for g in got] == [*order, "broken"]
+        assert [g.get("rank") for g in got] == [*range(1, 9), None]
+        first = got[0]
+        assert first == {"id": order[0], "rank": 1, **expected[order[0]][0], "best_fit": expected[order[0]][1]}
+        assert all(ev["role_statement"] for ev in first["evidence"])
+        assert got[-1]["error"]["code"] == "empty_input"
+    else:
+        got = read_csv(out)
+        assert list(got[0]) == ["id", "rank", "role_id", "title", "score", "best_fit", "evidence", "error"]
+        assert [g["id"] for g in got] == [*order, "broken"]
+        assert [g["score"] for g in got[:-1]] == [f"{expected[i][0]['score']:.4f}" for i in order]
+        assert {g["role_id"] for g in got[:-1]} == {"platform-pm"}
+        if expected[order[0]][0]["evidence"]:
+            assert expected[order[0]][0]["evidence"][0]["resume_passage"] in got[0]["evidence"]
+        assert got[-1]["error"].startswith("empty_input:")
+    assert (summary.failed, summary.exit_code) == (1, 1)
+
+
+def test_role_and_top_k_together_is_refused(matcher, settings, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(1))
+    with pytest.raises(BatchError, match="--top-k does not apply with --role"):
+        score(matcher, settings, src, tmp_path / "out.jsonl", role="platform-pm", top_k=2)
+
+
+# -- nothing lost: overwrite, resume ---------------------------------------------------------------
+
+
+def test_refuses_to_overwrite_unless_asked(matcher, settings, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(2))
+    out = tmp_path / "out.jsonl"
+    out.write_text("precious\n")
+    with pytest.raises(BatchError, match="exists and is not empty"):
+        score(matcher, settings, src, out)
+    assert out.read_text() == "precious\n"
+    score(matcher, settings, src, out, overwrite=True)
+    assert [o["id"] for o in read_jsonl(out)] == ["c000", "c001"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@pytest.mark.parametrize("cut", ["torn_line", "line_boundary", "chunk_boundary", "complete"])
+def test_resume_after_a_cut_equals_an_uninterrupted_run(matcher, settings, fake_embedder, tmp_path, fmt, cut):
+    rows = candidates(11)
+    rows[4] = {"id": "c004", "text": ""}  # an error row inside the resumed part
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    full = tmp_path / f"full.{fmt}"
+    score(matcher, settings, src, full, chunk_size=4, top_k=3)
+    data = full.read_bytes()
+    after = candidate_ends(data, fmt)  # after[k]: byte offset just after the k-th candidate's last row
+    if cut == "torn_line":  # killed in the middle of a write
+        kept = data[:after[6] + 17]
+    elif cut == "line_boundary":  # CSV: the 6th candidate has 1 of its 3 rows
+        kept = data[:data.index(b"\n", after[5]) + 1]
+    elif cut == "chunk_boundary":  # exactly the first chunk of 4
+        kept = data[:after[4]]
+    else:
+        kept = data
+    part = tmp_path / f"part.{fmt}"
+    part.write_bytes(kept)
+    fake_embedder.calls.clear()
+    summary, _ = score(matcher, settings, src, part, chunk_size=4, top_k=3, resume=True)
+    assert part.read_bytes() == data
+    assert summary.total == 11 and summary.failed == 1 and summary.exit_code == 1
+    if cut == "complete":
+        assert summary.skipped == 11 and fake_embedder.calls == []
+    elif cut == "chunk_boundary":
+        assert summary.skipped == 4 and len(fake_embedder.calls) == 2  # nothing redone
+
+
+def candidate_ends(data: bytes, fmt: str) -> dict[int, int]:
+    ends, count, offset = {0: 0}, 0, 0
+    lines = data.splitlines(keepends=True)
+    if fmt == "csv":
+        offset = len(lines[0])
+        ends[0] = offset
+        lines = lines[1:]
+    for line in lines:
+        offset += len(line)
+        if fmt == "jsonl" or line.split(b",")[1] in (b"", b"1"):
+            count += 1
+        ends[count] = offset
+    return ends
+
+
+def test_resume_refuses_an_output_from_another_input(matcher, settings, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(6))
+    out = tmp_path / "out.jsonl"
+    score(matcher, settings, src, out, chunk_size=2)
+    other = write_jsonl(tmp_path / "other.jsonl", [{"id": "zz", "text": TEXTS[0]}, *candidates(6)])
+    with pytest.raises(BatchError, match=r"candidate 1 is 'c000' in .* but 'zz' in INPUT"):
+        score(matcher, settings, other, out, chunk_size=2, resume=True)
+    short = write_jsonl(tmp_path / "short.jsonl", candidates(3))
+    with pytest.raises(BatchError, match="holds more candidates"):
+        score(matcher, settings, short, out, chunk_size=2, resume=True)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_role_run_interrupted_then_resumed(matcher, settings, tmp_path):
+    """--role writes rows to OUTPUT.partial as it goes and OUTPUT (sorted) at the end."""
+    from matcher.batch import LocalEngine
+
+    class Dies(LocalEngine):
+        def map(self, chunks, top_k):
+            for i, item in enumerate(super().map(chunks, top_k)):
+                if i == 2:
+                    raise Crash
+                yield item
+
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(10))
+    ref = tmp_path / "ref.csv"
+    score(matcher, settings, src, ref, role="ai-pm", chunk_size=3)
+    out = tmp_path / "out.csv"
+    with pytest.raises(Crash):
+        run(BatchOptions(str(src), out, role="ai-pm", chunk_size=3), settings, engine=Dies(matcher),
+            matcher=matcher, stderr=io.StringIO())
+    assert not out.exists() and len(partial_path(out).read_text().splitlines()) == 6
+    with pytest.raises(BatchError, match="exists and is not empty"):
+        score(matcher, settings, src, out, role="ai-pm", chunk_size=3)
+    summary, _ = score(matcher, settings, src, out, role="ai-pm", chunk_size=3, resume=True)
+    assert summary.skipped == 6 and out.read_bytes() == ref.read_bytes() and not partial_path(out).exists()
+    summary, err = score(matcher, settings, src, out, role="ai-pm", chunk_size=3, resume=True)
+    assert "nothing to resume" in err and out.read_bytes() == ref.read_bytes()
+    assert (summary.total, summary.new, summary.failed) == (10, 0, 0)
+
+
+def test_missing_ray_is_one_clear_line(monkeypatch):
+    from matcher.batch_ray import import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MatcherError, match=r"pip install 'role-matcher\[ray\]'"):
+        import_ray()
+
+
+# -- the real thing: SIGKILL a running job, resume it ----------------------------------------------
+
+
+@pytest.mark.model
+def test_sigkill_then_resume_equals_an_uninterrupted_run(real_embedder, tmp_path):
+    """Kill ``scripts/score.py`` (real model) after some chunks are written, tear its last line as a
+    kill during a write would, resume: the file equals an uninterrupted in-process run's, byte for byte."""
+    from matcher.settings import Settings
+
+    texts = [json.loads(line)["text"] for line in (ROOT / "eval" / "dev.jsonl").read_text().splitlines()]
+    rows = [{"id": f"p{i:02d}", "text": texts[i]} for i in range(20)]
+    rows[9] = {"id": "p09", "text": ""}
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    env = {**os.environ, "MATCHER_INDEX_DIR": str(tmp_path / "index"), "MATCHER_BACKEND": "torch",
+           "HF_HUB_OFFLINE": "1"}
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, str(ROOT / "scripts" / "score.py"), str(src), "-o", str(out), "--chunk-size", "2"]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        if out.exists() and out.read_bytes().count(b"\n") >= 4:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, f"the job ended before it could be killed: {proc.stderr.read().decode()[-500:]}"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    written = out.read_bytes().count(b"\n")
+    assert 4 <= written < 20
+    with open(out, "ab") as f:
+        f.write(b'{"id": "p99", "best_fit": "ai-p')  # a torn line, as a kill mid-write leaves
+    resumed = subprocess.run([*cmd, "--resume"], env=env, cwd=ROOT, capture_output=True, timeout=300)
+    assert resumed.returncode == 1, resumed.stderr.decode()  # one bad row (p09)
+    summary = resumed.stderr.decode().strip().splitlines()[-1]
+    assert summary.startswith("score: 20 candidates (") and "1 failed" in summary, summary
+
+    # The uninterrupted run, in this process, on the index the subprocesses built.
+    settings = replace(Settings(), corpus_dir=ROOT / "corpus", index_dir=tmp_path / "index", backend="torch")
+    ref = tmp_path / "ref.jsonl"
+    run(BatchOptions(str(src), ref, chunk_size=2), settings, matcher=Matcher.load(settings, embedder=real_embedder),
+        stderr=io.StringIO())
+    assert [o["id"] for o in read_jsonl(out)] == [r["id"] for r in rows]
+    assert out.read_bytes() == ref.read_bytes()
