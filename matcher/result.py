@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,36 @@ class MatchResult:
     reads_like: dict | None = None
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict; tuples become lists, floats are rounded for readability."""
-        data = asdict(self)
-        return _round(data)
+        """A JSON-ready dict; tuples become lists, floats are rounded to 4 decimals.
+
+        Written out by hand rather than with ``dataclasses.asdict``: batch jobs serialise thousands
+        of results, and the generic deep copy was a fifth of everything that is not the model.
+        """
+        c = self.contrast
+        return {
+            "best_fit": self.best_fit,
+            "results": [_role(r) for r in self.results],
+            "catalog": dict(self.catalog),
+            "model": self.model,
+            "passages": self.passages,
+            "threshold": _r(self.threshold),
+            "contrast": None if c is None else {
+                "role_id": c.role_id, "versus": c.versus,
+                "favouring_top": [_evidence(e) for e in c.favouring_top],
+                "favouring_runner_up": [_evidence(e) for e in c.favouring_runner_up]},
+            "reads_like": None if self.reads_like is None else dict(self.reads_like),
+        }
 
 
-def _round(value):
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_round(v) for v in value]
-    return value
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def _evidence(e: Evidence) -> dict:
+    return {"role_statement": e.role_statement, "section": e.section, "resume_passage": e.resume_passage,
+            "start": e.start, "end": e.end, "similarity": _r(e.similarity), "kind": e.kind}
+
+
+def _role(r: RoleResult) -> dict:
+    return {"role_id": r.role_id, "title": r.title, "score": _r(r.score), "experience": _r(r.experience),
+            "interest": _r(r.interest), "evidence": [_evidence(e) for e in r.evidence], "gaps": list(r.gaps)}

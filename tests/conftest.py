@@ -55,5 +55,5 @@ def real_matcher(real_embedder, tmp_path_factory):
     """A Matcher on the default catalog with the real model and a fresh index."""
     from matcher import Matcher
 
-    s = replace(Settings(), corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("index"))
+    s = replace(Settings(), backend="torch", corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("index"))
     return Matcher.load(s, embedder=real_embedder)

@@ -62,3 +62,16 @@ def test_unknown_role_lists_valid_ids(matcher):
 
     with pytest.raises(UnknownRole, match="ai-pm, data-pm, ml-pm, platform-pm"):
         matcher.role("chef")
+
+
+def test_to_dict_matches_the_dataclass_fields(matcher):
+    """The hand-written serialiser must cover every field of the result types."""
+    from dataclasses import fields
+
+    from matcher.result import Evidence, RoleResult
+
+    doc = matcher.match(PLATFORM).to_dict()
+    assert set(doc) == {f.name for f in fields(MatchResult)}
+    assert set(doc["results"][0]) == {f.name for f in fields(RoleResult)}
+    assert set(doc["results"][0]["evidence"][0]) == {f.name for f in fields(Evidence)}
+    assert json.loads(json.dumps(doc)) == doc
