@@ -22,7 +22,6 @@ Résumé text is never logged: messages name the row (line number, id or file), 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import itertools
@@ -371,8 +370,7 @@ def _match_many_isolated(matcher, texts: list[str], top_k: int | None) -> list:
     if not texts:
         return []
     try:
-        with _small_blas():
-            return matcher.match_many(texts, top_k=top_k)
+        return matcher.match_many(texts, top_k=top_k)  # scoring already runs on one BLAS thread
     except Exception:
         results, crashes = [], 0
         for text in texts:
@@ -387,18 +385,6 @@ def _match_many_isolated(matcher, texts: list[str], top_k: int | None) -> list:
         if crashes == len(texts):
             raise
         return results
-
-
-def _small_blas():
-    """One BLAS thread for numpy while scoring. Scoring multiplies small matrices (statements ×
-    passages, per candidate); a multi-threaded OpenBLAS spends more time waking and parking threads
-    than multiplying — 3–4× slower per candidate when the model's own threads keep the cores busy.
-    The model is unaffected: torch and OpenVINO use their own thread pools, not numpy's BLAS."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # it comes with scikit-learn (a sentence-transformers dependency); optional
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
 
 
 class LocalEngine:
