@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 echo "== match() and embed() per backend (scripts/bench.py)"
 $PY scripts/bench.py --repeats 30
+echo; echo "== the same, on a dense 40-sentence résumé (about the size the speed target was set on)"
+$PY scripts/bench.py --repeats 30 --file examples/resume-40-dense.txt
 echo; echo "== HTTP (scripts/bench_http.py), 1 worker"
 $PY scripts/bench_http.py --requests 500 --concurrency 1,4,16
 echo; echo "== HTTP, 2 workers"
