@@ -6,7 +6,6 @@ Most tests use the fake embedder (fast); ``test_real_model_*`` use the real mode
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 import re
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from documents import docx_bytes, pdf_bytes
 from fakes import FakeEmbedder
 from fastapi.testclient import TestClient
 
@@ -46,38 +46,6 @@ def error_of(response, status: int, code: str | None = None) -> str:
 
 
 # -- documents --------------------------------------------------------------------------------------
-
-def pdf_bytes(lines: list[str]) -> bytes:
-    """A minimal one-page PDF; with no lines it has no text at all (like a scanned page)."""
-    def esc(s: str) -> str:
-        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    content = ("BT /F1 11 Tf 72 740 Td 14 TL " + " ".join(f"({esc(x)}) Tj T*" for x in lines) + " ET") if lines else ""
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
-               "/Contents 4 0 R >>",
-               f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
-               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for i, obj in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n{obj}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
-
-
-def docx_bytes(paragraphs: list[str]) -> bytes:
-    import docx
-
-    document = docx.Document()
-    for p in paragraphs:
-        document.add_paragraph(p)
-    buf = io.BytesIO()
-    document.save(buf)
-    return buf.getvalue()
-
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
 
