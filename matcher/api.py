@@ -399,6 +399,7 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
     app.state.loader = None
     app.state.load_error = None
     app.state.limiter = None
+    app.state.in_flight = 0  # match requests running or waiting for the model (event-loop only: no lock)
     app.add_middleware(GuardMiddleware, settings=settings)
 
     # -- error envelopes --------------------------------------------------------------------------
@@ -458,7 +459,17 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
                              code="bad_encoding") from None
         if app.state.limiter is None:  # no lifespan ran (an app driven without startup, as in some tests)
             app.state.limiter = anyio.CapacityLimiter(1)
-        return await anyio.to_thread.run_sync(m.match, text, top_k, limiter=app.state.limiter)
+        # Back-pressure: past this many requests queued for the model, a client waits longer than
+        # it would take to retry; say so at once instead of letting latency grow without bound.
+        # (Counted here: the limiter's own statistics only see tasks once they reach its lock.)
+        if app.state.in_flight >= settings.max_queue + 1:  # one running, max_queue waiting
+            raise ApiError(503, "busy", f"the server is busy ({settings.max_queue} requests already waiting for the "
+                           "model); retry in a moment", {"Retry-After": "1"})
+        app.state.in_flight += 1
+        try:
+            return await anyio.to_thread.run_sync(m.match, text, top_k, limiter=app.state.limiter)
+        finally:
+            app.state.in_flight -= 1
 
     private = {"Cache-Control": "no-store"}  # results quote personal data: no caches on the way
 

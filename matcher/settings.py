@@ -35,6 +35,7 @@ class Settings:
     max_text_chars: int = 50_000
     max_upload_bytes: int = 5 * 1024 * 1024
     max_top_k: int = 100
+    max_queue: int = 64  # requests waiting for the model per worker before new ones get 503 "busy"
     batch_size: int = 64
     threads: int = 0  # 0 = choose from the cores and the number of workers
     workers: int = 1
@@ -72,7 +73,7 @@ class Settings:
 
     def validated(self) -> Settings:
         """Check ranges and choices; return self so calls can chain."""
-        positive = ("max_text_chars", "max_upload_bytes", "max_top_k", "batch_size", "workers")
+        positive = ("max_text_chars", "max_upload_bytes", "max_top_k", "max_queue", "batch_size", "workers")
         for name in positive:
             if getattr(self, name) < 1:
                 raise SettingsError(f"MATCHER_{name.upper()} must be at least 1, got {getattr(self, name)}")

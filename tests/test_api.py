@@ -452,6 +452,23 @@ def test_concurrent_requests_are_correct_and_the_loop_stays_free(api_settings, f
     assert slow.most == 1, "model calls must not overlap within one process"
 
 
+def test_a_full_queue_gets_503_busy_and_the_rest_are_served(api_settings):
+    matcher = Matcher.load(replace(api_settings, max_queue=2), embedder=SlowEmbedder(0.2))
+    app = create_app(matcher.settings, matcher=matcher)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as ac:
+            return await asyncio.gather(*[ac.post("/v1/match", json={"text": PLATFORM_TEXT}) for _ in range(6)])
+
+    responses = asyncio.run(scenario())
+    codes = sorted(r.status_code for r in responses)
+    # one runs, two wait, the other three are told at once to come back
+    assert codes == [200, 200, 200, 503, 503, 503], codes
+    busy = next(r for r in responses if r.status_code == 503)
+    assert busy.json()["error"]["code"] == "busy" and busy.headers["retry-after"] == "1"
+
+
 # -- the real model -----------------------------------------------------------------------------------
 
 @pytest.mark.model
