@@ -32,6 +32,15 @@ pytestmark = [
 ]
 
 
+CAFE_CSV = """role_id,title,section,statement
+barista,Barista,responsibilities,Pulls espresso shots and steams milk for coffee drinks
+barista,,responsibilities,"Takes orders, handles the till and keeps the counter clean"
+barista,,skills,Latte art and espresso machine maintenance
+pastry-chef,Pastry Chef,responsibilities,"Bakes croissants, bread and cakes before the shop opens"
+pastry-chef,,skills,Laminated dough and tempering chocolate
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,11 +59,16 @@ def get(url: str) -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``matcher serve`` on a free port with a fresh index; yields (base url, path of its stderr log)."""
+    """``matcher serve`` on a free port with a fresh index, serving two catalogs (the default one and a
+    small café catalog); yields (base url, path of its stderr log)."""
     tmp = tmp_path_factory.mktemp("server")
     port = free_port()
     log_path = tmp / "server.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_INDEX_DIR": str(tmp / "index"), "PYTHONUNBUFFERED": "1"}
+    corpus = tmp / "corpus"
+    shutil.copytree(ROOT / "corpus" / "default", corpus / "default")
+    (corpus / "cafe.csv").write_text(CAFE_CSV, encoding="utf-8")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_INDEX_DIR": str(tmp / "index"), "PYTHONUNBUFFERED": "1",
+           "MATCHER_CORPUS_DIR": str(corpus)}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--host", "127.0.0.1", "--port", str(port)],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -186,3 +200,26 @@ def test_api_over_real_http(server):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=30)
     assert err.value.code == 422 and json.load(err.value)["error"]["code"] == "invalid_request"
+
+
+def test_catalog_chooser(server, browser):
+    """With two catalogs served, the page offers a chooser and matches against the chosen one."""
+    from playwright.sync_api import expect
+
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    failures = []
+    page.on("pageerror", lambda exc: failures.append(str(exc)))
+    page.goto(base + "/")
+    chooser = page.get_by_label("Catalog")
+    expect(chooser).to_be_visible()
+    expect(chooser).to_have_value("default")
+    chooser.select_option("cafe")
+    expect(page.locator("#catalog-help")).to_contain_text("2 roles")
+    page.get_by_label("Résumé text").fill("Four years behind the bar: I pulled espresso shots, steamed milk and "
+                                          "poured latte art for the morning rush.")
+    page.get_by_role("button", name="Match").click()
+    expect(page.locator(".roles > li").first.locator(".role-title")).to_have_text("Barista")
+    expect(page.locator(".roles > li")).to_have_count(2)
+    assert failures == []
+    page.close()
