@@ -372,18 +372,12 @@ def render(r: dict) -> str:
         v = lat[name]
         lines.append(f"| match {name} ({v['passages']} passages), whole / scoring only | "
                      f"{v['match_ms']:.0f} / {v['score_only_ms']:.1f} ms |")
-    so = mem.get("serve_onet")
-    if so:
-        lines.append(f"| fresh process: load the O*NET matcher / then match resume-40 | {so['load_s']:.1f} s, "
-                     f"RSS {so['rss_loaded_mb']:.0f} MB / {so['match_ms']:.0f} ms, "
-                     f"RSS {so['rss_after_match_mb']:.0f} MB "
-                     f"(peak {so['rss_peak_mb']:.0f} MB) |")
-    sd = mem.get("serve_default")
-    if sd:
-        lines.append(f"| same with the default catalog (for comparison) | {sd['load_s']:.1f} s, "
-                     f"RSS {sd['rss_loaded_mb']:.0f} MB / {sd['match_ms']:.0f} ms, "
-                     f"RSS {sd['rss_after_match_mb']:.0f} MB "
-                     f"(peak {sd['rss_peak_mb']:.0f} MB) |")
+    for key, label in (("serve_onet", "fresh process: load the O*NET matcher / then match resume-40"),
+                       ("serve_default", "same with the default catalog (for comparison)")):
+        m = mem.get(key)
+        if m:
+            lines.append(f"| {label} | {m['load_s']:.1f} s, RSS {m['rss_loaded_mb']:.0f} MB / {m['match_ms']:.0f} ms, "
+                         f"RSS {m['rss_after_match_mb']:.0f} MB (peak {m['rss_peak_mb']:.0f} MB) |")
     lines.append(f"| peak RSS of this benchmark (build + all of the above) | {mem['bench_peak_rss_mb']:.0f} MB |")
     h = r.get("hnsw")
     if h:
