@@ -452,11 +452,7 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
         return ready_registry().get(catalog)
 
     async def run_match(m: Matcher, text: str, top_k: int | None) -> MatchResult:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InputError("text contains invalid Unicode (an unpaired surrogate); send valid UTF-8 text",
-                             code="bad_encoding") from None
+        # Bad input (lone surrogates included) is refused by the core's check_text inside m.match.
         if app.state.limiter is None:  # no lifespan ran (an app driven without startup, as in some tests)
             app.state.limiter = anyio.CapacityLimiter(1)
         # Back-pressure: past this many requests queued for the model, a client waits longer than

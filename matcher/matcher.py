@@ -20,12 +20,11 @@ from .scoring import ScoringConfig, best_per_role, fit_from_best, sigmoid
 from .segment import EMAIL, INTEREST, PHONE, URL, WORD, Passage, split_passages
 from .settings import Settings
 
-# Above this many statements an *approximate* (HNSW) index picks the candidate roles first and only
-# their statements are scored exactly. An exact (flat) index is never searched first: its search is
+# An *approximate* (HNSW) index, built past index.EXACT_SEARCH_LIMIT statements, picks the candidate
+# roles first and only their statements are scored exactly. An exact (flat) index is never searched first: its search is
 # the same statements×passages product as scoring every role, so every role is scored in one numpy
 # product (measured on O*NET, 48k statements: ~30 ms for a résumé, where FAISS search + re-scoring the
 # candidates cost 2-20× that on a busy 2-core machine, and still kept about two thirds of the rows).
-CANDIDATE_SEARCH_ABOVE = 5_000
 CANDIDATES_PER_PASSAGE = 64
 DEFAULT_TOP_K_LARGE = 10  # with many roles, returning all of them is noise
 # Scoring multiplies small matrices right after the model has run. A multi-threaded OpenBLAS then
@@ -142,7 +141,7 @@ class Matcher:
 
     def _candidate_roles(self, vectors: np.ndarray) -> np.ndarray:
         """Indices (into ``all_roles``) of the roles worth scoring exactly for these passages."""
-        if len(self.index.statements) <= CANDIDATE_SEARCH_ABOVE or isinstance(self.index.faiss_index, faiss.IndexFlat):
+        if not isinstance(self.index.faiss_index, faiss.IndexHNSW):  # exact index: score every role
             return np.arange(len(self._all_roles))
         k = min(CANDIDATES_PER_PASSAGE, len(self.index.statements))
         _, ids = self.index.faiss_index.search(vectors, k)
@@ -187,8 +186,12 @@ class Matcher:
         # Exact ties: roles that share the very statement that matched best (one job title in several
         # O*NET occupations: a sixth of title queries there). The role whose runner-up statements match
         # better goes first, not whichever the catalog lists first; no score changes.
-        runner_up = fit_from_best(_runner_up_per_role(sims, starts, best), cfg)
-        order = np.lexsort((-runner_up, -scores))[: int(offered.sum())]
+        offered_scores = scores[offered]
+        if len(np.unique(offered_scores)) < len(offered_scores):  # only then is the extra pass needed
+            runner_up = fit_from_best(_runner_up_per_role(sims, starts, best), cfg)
+            order = np.lexsort((-runner_up, -scores))[: int(offered.sum())]
+        else:
+            order = np.argsort(-scores, kind="stable")[: int(offered.sum())]
         if top_k is None and self._n_offered > 20:
             top_k = DEFAULT_TOP_K_LARGE
         if top_k is not None:
@@ -212,7 +215,7 @@ class Matcher:
                            contrast=contrast, reads_like=reads_like)
 
     def _pairs(self, rows: np.ndarray, sims: np.ndarray, passages: list[Passage], limit: int,
-               floor: float, passage_order: np.ndarray | None = None) -> list[Evidence]:
+               floor: float) -> list[Evidence]:
         """Best statement↔passage pairs, each passage and statement used once."""
         flat = np.argsort(-sims, axis=None)
         used_s, used_p, out = set(), set(), []
@@ -221,8 +224,6 @@ class Matcher:
             if sims[s, p] < floor or len(out) >= limit:
                 break
             if s in used_s or p in used_p:
-                continue
-            if passage_order is not None and p not in passage_order:
                 continue
             used_s.add(s)
             used_p.add(p)

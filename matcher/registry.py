@@ -79,6 +79,23 @@ class ReloadStatus:
     hash: str | None = None
 
 
+def _read_catalog_metadata(source: str) -> dict:
+    """Title/attribution of a catalog: a JSONL catalog's metadata line, or a YAML folder's optional
+    ``_catalog.yaml`` (role loading skips files starting with "_")."""
+    from .sources import read_metadata
+
+    path = Path(source) if source else None
+    try:
+        metadata = read_metadata(path) if path else {}
+        if path and path.is_dir() and (path / "_catalog.yaml").is_file():
+            import yaml
+
+            metadata = {**(yaml.safe_load((path / "_catalog.yaml").read_text(encoding="utf-8")) or {}), **metadata}
+    except (MatcherError, OSError, ValueError):
+        metadata = {}
+    return metadata
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -92,6 +109,7 @@ class Registry:
         self._matchers = dict(matchers)
         self.default = default
         self._reloads: dict[str, ReloadStatus] = {}
+        self._metadata: dict[tuple[str, str], dict] = {}  # (name, catalog hash) → title/attribution
         self._lock = threading.Lock()
 
     @classmethod
@@ -132,20 +150,11 @@ class Registry:
 
     def describe(self, name: str) -> dict:
         """What ``GET /v1/catalogs`` lists for one catalog."""
-        from .sources import read_metadata
-
         m = self.get(name)
-        source = Path(m.catalog.source) if m.catalog.source else None
-        try:
-            metadata = read_metadata(source) if source else {}
-            if source and source.is_dir() and (source / "_catalog.yaml").is_file():
-                # A YAML catalog's optional metadata file (title, attribution); role loading skips "_" files.
-                import yaml
-
-                metadata = {**(yaml.safe_load((source / "_catalog.yaml").read_text(encoding="utf-8")) or {}),
-                            **metadata}
-        except (MatcherError, OSError, ValueError):
-            metadata = {}
+        key = (name, m.catalog.hash)
+        if key not in self._metadata:  # read from disk once per catalog version, not per request
+            self._metadata[key] = _read_catalog_metadata(m.catalog.source)
+        metadata = self._metadata[key]
         status = self.status(name)
         return {"name": name, "default": name == self.default, "hash": m.catalog.hash,
                 "roles": len(m.catalog.roles), "statements": m.index.manifest.get("statements"),
