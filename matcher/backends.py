@@ -52,8 +52,11 @@ def _export(model_dir: str, out: Path, int8: bool) -> None:
     """Convert the transformer to OpenVINO IR (and quantise it) into ``out``, atomically."""
     import openvino as ov
     import torch
+    import transformers
     from transformers import AutoModel, AutoTokenizer
 
+    transformers.utils.logging.disable_progress_bar()  # a one-time export: no bars or notices on stderr
+    transformers.utils.logging.set_verbosity_error()
     started = time.time()
     tok = AutoTokenizer.from_pretrained(model_dir)
     # Eager attention traces to a plain graph; the SDPA path bakes mask shapes into the trace.
