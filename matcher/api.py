@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 import threading
 import time
 import traceback
@@ -58,7 +59,8 @@ MAX_FORM_FIELD = 1024  # the size of a non-file form field (top_k)
 MAX_FORM_PARTS = 8
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+ADMIN_FAILURES, ADMIN_WINDOW = 5, 60.0  # wrong admin keys allowed per client address per window (seconds)
+STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "too_large",
                 415: "unsupported_type", 422: "invalid_request", 503: "not_ready"}
 
 
@@ -77,6 +79,14 @@ class BodyTooLarge(StarletteHTTPException):
 
     def __init__(self, message: str) -> None:
         super().__init__(413, message)
+
+
+class RequestTimeout(StarletteHTTPException):
+    """Raised from ``receive`` when a body does not arrive in time."""
+
+    def __init__(self, message: str) -> None:
+        # The rest of the body never came: the connection cannot carry another request.
+        super().__init__(408, message, headers={"Connection": "close"})
 
 
 def error_body(code: str, message: str) -> dict:
@@ -137,21 +147,26 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-def _match_request_model(max_top_k: int) -> type[BaseModel]:
+def _match_request_model(max_top_k: int, max_text_chars: int) -> type[BaseModel]:
     class MatchRequest(BaseModel):
         """A résumé (or goals paragraph, or recruiter note) to match against the catalog."""
 
         model_config = ConfigDict(extra="forbid", strict=True)
-        text: str = Field(description="the résumé text (UTF-8); start/end offsets in the result index into it",
-                          examples=["Former backend engineer, now four years as a product manager for "
-                                    "internal developer tools."])
+        # minLength/pattern document what the core's check enforces (code empty_input); the length
+        # limit is a 413 (MATCHER_MAX_TEXT_CHARS), so it is described rather than made a schema bound.
+        text: str = Field(
+            description=f"the résumé text (UTF-8), at most {max_text_chars:,} characters (413 past that); "
+                        "start/end offsets in the result index into it",
+            examples=["Former backend engineer, now four years as a product manager for internal developer tools."],
+            json_schema_extra={"minLength": 1, "pattern": r"\S"})
         top_k: int | None = Field(None, ge=1, le=max_top_k, description="how many roles to return (default: all)")
 
     return MatchRequest
 
 
 def _error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    text = {404: "unknown role or path", 413: "text or upload over the configured limit",
+    text = {404: "unknown catalog (?catalog=) or role; the message lists the valid ones",
+            413: "text or upload over the configured limit",
             415: "unsupported or mislabelled file type, or wrong Content-Type",
             422: "empty, undecodable or unmatchable input; malformed JSON; wrong field types; top_k out of range",
             503: "the model and index are still loading"}
@@ -192,7 +207,7 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        state = {"status": 500, "started": False, "in": 0, "out": 0}
+        state = {"status": 500, "started": False, "in": 0, "out": 0, "body_done": False}
         limit, too_large = self.limit_for(scope.get("path", ""))
 
         async def counting_send(message) -> None:
@@ -206,10 +221,20 @@ class GuardMiddleware:
                 state["out"] += len(message.get("body", b""))
             await send(message)
 
+        body_deadline = started + self.settings.body_timeout
+
         async def counting_receive():
-            message = await receive()
+            if state["body_done"]:  # after the body: only http.disconnect is left to wait for
+                return await receive()
+            # A client that trickles its body (a byte every few seconds) is cut off at the deadline.
+            with anyio.move_on_after(max(0.0, body_deadline - time.perf_counter())) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                raise RequestTimeout(f"the request body did not arrive within {self.settings.body_timeout} s "
+                                     "(MATCHER_BODY_TIMEOUT); send it in one go")
             if message["type"] == "http.request":
                 state["in"] += len(message.get("body", b""))
+                state["body_done"] = not message.get("more_body", False)
                 if state["in"] > limit:
                     raise BodyTooLarge(too_large)
             return message
@@ -222,13 +247,13 @@ class GuardMiddleware:
                 await self.app(scope, counting_receive, counting_send)
         except Exception as exc:  # the catch-all: nothing unexpected reaches uvicorn's logger
             frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)[-8:]))
-            log.error("internal error %s on %s %s\n%s", type(exc).__name__, scope.get("method"),
+            log.error("internal error %s on %s %s\n%s", type(exc).__name__, log_safe(scope.get("method")),
                       _log_path(scope), frames.rstrip())
             if not state["started"]:
                 await error_response(500, "internal_error", "the server failed to process this request; "
                                      "the error has been logged (without your text)")(scope, receive, counting_send)
         finally:
-            access_log.info("%s %s %s %.1fms in=%dB out=%dB", scope.get("method"), _log_path(scope),
+            access_log.info("%s %s %s %.1fms in=%dB out=%dB", log_safe(scope.get("method")), _log_path(scope),
                             state["status"], (time.perf_counter() - started) * 1000, state["in"], state["out"])
 
 
@@ -242,10 +267,20 @@ def _content_length(scope) -> int | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def log_safe(value: object, limit: int = 120) -> str:
+    """``value`` as one log-safe line: control characters (newlines included, and the Unicode line
+    separators) escaped as ``\\xNN``/``\\uNNNN``, so a client cannot forge log lines; cut short."""
+    text = str(value)
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _log_path(scope) -> str:
-    """The path only (never the query string), cut short."""
-    path = scope.get("path", "")
-    return path if len(path) <= 120 else path[:120] + "…"
+    """The path only (never the query string), cut short and escaped."""
+    return log_safe(scope.get("path", ""))
 
 
 # -- reading bodies ----------------------------------------------------------------------------------
@@ -328,7 +363,8 @@ async def _read_upload(request: Request, max_bytes: int, max_top_k: int) -> tupl
         elif name == "top_k":
             raw = part["data"].decode("utf-8", "replace").strip()
             if raw:
-                if not raw.isdigit() or not 1 <= int(raw) <= max_top_k:
+                # ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and "٣".
+                if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= max_top_k:
                     raise ApiError(422, "invalid_request", f"top_k: must be a whole number from 1 to {max_top_k}")
                 top_k = int(raw)
         else:
@@ -358,11 +394,12 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
         from dataclasses import replace
 
         settings = replace(settings, catalog=str(catalog), catalogs=(str(catalog),))
-    MatchRequest = _match_request_model(settings.max_top_k)
+    MatchRequest = _match_request_model(settings.max_top_k, settings.max_text_chars)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.limiter = anyio.CapacityLimiter(1)
+        app.state.extract_limiter = anyio.CapacityLimiter(settings.max_extractions)
         if app.state.registry is None and app.state.loader is None:
             app.state.loader = threading.Thread(target=_load, args=(app,), name="matcher-load", daemon=True)
             app.state.loader.start()
@@ -399,6 +436,7 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
     app.state.loader = None
     app.state.load_error = None
     app.state.limiter = None
+    app.state.extract_limiter = None
     app.state.in_flight = 0  # match requests running or waiting for the model (event-loop only: no lock)
     app.add_middleware(GuardMiddleware, settings=settings)
 
@@ -407,7 +445,8 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
     async def _matcher_error(request: Request, exc: MatcherError):
         status = status_for(exc)
         if status == 500:  # a server-side problem (catalog, index, settings): details stay in the log
-            log.error("%s (%s) on %s %s", type(exc).__name__, exc.code, request.method, request.url.path)
+            log.error("%s (%s) on %s %s", type(exc).__name__, exc.code, log_safe(request.method),
+                      log_safe(request.url.path))
             return error_response(500, "internal_error", "the server could not process this request; "
                                   "the error has been logged")
         return error_response(status, exc.code, exc.message)
@@ -451,28 +490,43 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
         swapping in a new index cannot change it half-way through the request."""
         return ready_registry().get(catalog)
 
-    async def run_match(m: Matcher, text: str, top_k: int | None) -> MatchResult:
-        # Bad input (lone surrogates included) is refused by the core's check_text inside m.match.
-        if app.state.limiter is None:  # no lifespan ran (an app driven without startup, as in some tests)
-            app.state.limiter = anyio.CapacityLimiter(1)
-        # Back-pressure: past this many requests queued for the model, a client waits longer than
-        # it would take to retry; say so at once instead of letting latency grow without bound.
-        # (Counted here: the limiter's own statistics only see tasks once they reach its lock.)
+    @asynccontextmanager
+    async def admitted():
+        """One request's place in the queue for the CPU (extraction and the model alike).
+
+        Back-pressure: past this many requests queued, a client waits longer than it would take to
+        retry; say so at once instead of letting latency grow without bound. (Counted here: the
+        limiters' own statistics only see tasks once they reach their lock.)"""
         if app.state.in_flight >= settings.max_queue + 1:  # one running, max_queue waiting
-            raise ApiError(503, "busy", f"the server is busy ({settings.max_queue} requests already waiting for the "
-                           "model); retry in a moment", {"Retry-After": "1"})
+            raise ApiError(503, "busy", f"the server is busy ({settings.max_queue} requests already waiting); "
+                           "retry in a moment", {"Retry-After": "1"})
         app.state.in_flight += 1
         try:
-            return await anyio.to_thread.run_sync(m.match, text, top_k, limiter=app.state.limiter)
+            yield
         finally:
             app.state.in_flight -= 1
+
+    def limiters() -> tuple[anyio.CapacityLimiter, anyio.CapacityLimiter]:
+        if app.state.limiter is None:  # no lifespan ran (an app driven without startup, as in some tests)
+            app.state.limiter = anyio.CapacityLimiter(1)
+            app.state.extract_limiter = anyio.CapacityLimiter(settings.max_extractions)
+        return app.state.limiter, app.state.extract_limiter
+
+    async def run_match(m: Matcher, text: str, top_k: int | None) -> MatchResult:
+        # Bad input (lone surrogates included) is refused by the core's check_text inside m.match.
+        return await anyio.to_thread.run_sync(m.match, text, top_k, limiter=limiters()[0])
+
+    async def run_extract(content: bytes, filename: str) -> str:
+        # pypdf / python-docx are CPU work too: off the event loop, and only a few at once, so a
+        # burst of heavy uploads cannot take every core and all the memory from text requests.
+        return await anyio.to_thread.run_sync(extract_text, content, filename, limiter=limiters()[1])
 
     private = {"Cache-Control": "no-store"}  # results quote personal data: no caches on the way
 
     # -- endpoints --------------------------------------------------------------------------------
     @app.post("/v1/match", tags=["match"], response_model=MatchResult,
               summary="Match résumé text (JSON)",
-              responses=_error_responses(413, 415, 422, 503),
+              responses=_error_responses(404, 413, 415, 422, 503),
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": MatchRequest.model_json_schema(),
                   "example": {"text": "Former backend engineer, now four years as a product manager for "
@@ -482,7 +536,7 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
         served catalog (see `GET /v1/catalogs`); the default catalog otherwise."""
         m = ready_matcher(catalog)
         ctype, _ = parse_options_header(request.headers.get("content-type", ""))
-        if ctype and ctype != b"application/json" and not ctype.endswith(b"+json"):
+        if ctype != b"application/json" and not ctype.endswith(b"+json"):  # a missing type is refused too
             raise ApiError(415, "unsupported_media_type",
                            'send {"text": "...", "top_k": 4} with Content-Type: application/json; '
                            "to upload a file, POST multipart/form-data to /v1/match/file")
@@ -496,12 +550,13 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
             payload = MatchRequest.model_validate_json(decoded)
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_input=False, include_url=False)) from None
-        result = await run_match(m, payload.text, payload.top_k)
+        async with admitted():
+            result = await run_match(m, payload.text, payload.top_k)
         return JSONResponse(result.to_dict(), headers=private)
 
     @app.post("/v1/match/file", tags=["match"], response_model=MatchResult,
               summary="Match a résumé file (multipart upload)",
-              responses=_error_responses(413, 415, 422, 503),
+              responses=_error_responses(404, 413, 415, 422, 503),
               openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                   "type": "object", "required": ["file"], "properties": {
                       "file": {"type": "string", "format": "binary",
@@ -512,15 +567,15 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
         the `start`/`end` offsets index into) and `file` (`name`, detected `type`). `?catalog=` as above."""
         m = ready_matcher(catalog)
         filename, content, top_k = await _read_upload(request, settings.max_upload_bytes, settings.max_top_k)
-        # pypdf / python-docx are CPU work too: off the event loop.
-        text = await anyio.to_thread.run_sync(extract_text, content, filename)
-        result = await run_match(m, text, top_k)
+        async with admitted():
+            text = await run_extract(content, filename)
+            result = await run_match(m, text, top_k)
         doc = result.to_dict()
         doc["text"] = text
         doc["file"] = {"name": filename, "type": sniff(content), "bytes": len(content)}
         return JSONResponse(doc, headers=private)
 
-    @app.get("/v1/roles", tags=["catalog"], summary="The catalog's roles", responses=_error_responses(503))
+    @app.get("/v1/roles", tags=["catalog"], summary="The catalog's roles", responses=_error_responses(404, 503))
     async def roles(catalog: str | None = None):
         m = ready_matcher(catalog)
         return {"catalog": {"name": m.catalog.name, "hash": m.catalog.hash},
@@ -548,6 +603,7 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
     @app.post("/v1/catalogs/{name}/reload", tags=["catalog"], status_code=202,
               summary="Rebuild a catalog's index from its files and swap it in (admin)",
               responses={**_error_responses(404, 503), 401: {"model": ErrorBody, "description": "wrong or no key"},
+                         429: {"model": ErrorBody, "description": "too many wrong keys from this address"},
                          403: {"model": ErrorBody, "description": "reload is disabled (no MATCHER_ADMIN_KEY)"}})
     async def reload_catalog(name: str, request: Request):
         """Starts a rebuild in the background and answers 202 at once; `GET /v1/catalogs/{name}` shows
@@ -559,17 +615,32 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
         status = reg.reload(name)
         return JSONResponse({"catalog": name, "reload": status.__dict__}, status_code=202)
 
+    failures: dict[str, list[float]] = {}  # client host -> times of recent failed admin attempts
+
     def _check_admin(request: Request) -> None:
+        """The admin key, sent as ``Authorization: Bearer <key>`` (the one documented way). After
+        ``ADMIN_FAILURES`` wrong keys within ``ADMIN_WINDOW`` seconds a client gets 429 until the
+        window passes, so the key cannot be guessed at network speed."""
         import hmac
 
         if not settings.admin_key:
             raise ApiError(403, "reload_disabled", "catalog reload is disabled on this server; set "
                            "MATCHER_ADMIN_KEY to enable it")
+        host = request.client.host if request.client else "?"
+        now = time.monotonic()
+        recent = [t for t in failures.get(host, ()) if now - t < ADMIN_WINDOW]
+        if len(recent) >= ADMIN_FAILURES:
+            raise ApiError(429, "too_many_attempts", "too many wrong admin keys from this address; wait and "
+                           "retry", {"Retry-After": str(int(ADMIN_WINDOW - (now - recent[0])) + 1)})
         given = request.headers.get("authorization", "")
-        token = given[7:] if given.lower().startswith("bearer ") else request.headers.get("x-admin-key", "")
+        token = given[7:] if given.lower().startswith("bearer ") else ""
         if not token or not hmac.compare_digest(token.encode(), settings.admin_key.encode()):
+            if len(failures) > 4096:  # bounded memory whatever the number of clients
+                failures.clear()
+            failures[host] = [*recent, now]
             raise ApiError(401, "unauthorized", "a valid admin key is needed: send Authorization: Bearer <key> "
                            "(the key in MATCHER_ADMIN_KEY)", {"WWW-Authenticate": "Bearer"})
+        failures.pop(host, None)
 
     @app.get("/v1/info", tags=["service"], summary="Version, catalog, model and limits")
     async def info():

@@ -13,10 +13,12 @@ L2-normalising are done here, as sentence-transformers does them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -48,8 +50,33 @@ def _calibration_texts(limit: int = 400) -> list[str]:
     return texts[:limit]
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Send everything written to file descriptor 1 to descriptor 2 for a while.
+
+    NNCF draws its progress bars on stdout (through rich, which may hold the stream from before any
+    ``sys.stdout`` swap), and stdout belongs to the result (``matcher match - --json | jq``): the
+    redirect is done at the descriptor level so no library can get past it."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _export(model_dir: str, out: Path, int8: bool) -> None:
-    """Convert the transformer to OpenVINO IR (and quantise it) into ``out``, atomically."""
+    """Convert the transformer to OpenVINO IR (and quantise it) into ``out``, atomically.
+
+    Whatever the converters print goes to stderr, never stdout."""
+    with _stdout_to_stderr():
+        _export_quietly(model_dir, out, int8)
+
+
+def _export_quietly(model_dir: str, out: Path, int8: bool) -> None:
     import openvino as ov
     import torch
     import transformers

@@ -739,7 +739,9 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher=None
     records = open_records(options.input, settings=settings, id_column=options.id_column,
                            text_column=options.text_column, stdin=stdin)
     cut_to = 0  # OUTPUT's size to start from (0: empty it)
+    job = job_path(target)
     if options.resume and _nonempty(target):
+        _check_same_job(job, options.chunk_size)
         scan = (lambda: scan_csv_output(target, header)) if target_csv else (lambda: scan_jsonl_output(target))
         header_end = _header_end(target, target_csv)
         plan = plan_resume(scan(), options.chunk_size, header_end, target_csv)
@@ -766,6 +768,9 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher=None
                 pass  # create, or empty it (--overwrite)
         if target_csv and target.stat().st_size == 0:
             target.write_bytes(_csv_bytes([header]))
+        # While a run is unfinished its chunking is kept beside OUTPUT, so --resume can refuse a
+        # different --chunk-size (rows are only byte-identical chunk for chunk); removed at the end.
+        job.write_text(json.dumps({"chunk_size": options.chunk_size}) + "\n", encoding="utf-8")
         appender = _Appender(target)
     except OSError as exc:
         if own_engine:
@@ -808,8 +813,24 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher=None
     if options.role:
         write_role_output(target, options.output, out_format)
         target.unlink()
+    job.unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def job_path(target: Path) -> Path:
+    """Where an unfinished run notes how it was chunked (``OUTPUT.job.json``)."""
+    return target.with_name(target.name + ".job.json")
+
+
+def _check_same_job(job: Path, chunk_size: int) -> None:
+    try:
+        before = json.loads(job.read_text(encoding="utf-8")).get("chunk_size")
+    except (OSError, ValueError, AttributeError):
+        return  # no note (a run of an older version, or one that finished): nothing to compare
+    if before != chunk_size:
+        raise BatchError(f"--resume: OUTPUT was written with --chunk-size {before}, not {chunk_size}; resume with "
+                         f"--chunk-size {before} (rows are only identical chunk for chunk), or use --overwrite")
 
 
 def _count_role_output(path: Path, out_format: str) -> tuple[int, int]:

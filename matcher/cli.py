@@ -231,8 +231,10 @@ def cmd_serve(args) -> int:
     resolve_catalog(settings, None)  # a broken catalog fails here, in one line, before the port is bound
     print(f"matcher: serving http://{args.host}:{args.port} with {workers} worker(s); the model loads in the "
           "background (GET /readyz says when it is ready)", file=sys.stderr)
+    # The guarded protocol adds header timeouts, a connection cap and JSON protocol errors.
     uvicorn.run("matcher.api:create_app", factory=True, host=args.host, port=args.port, workers=workers,
-                access_log=False, log_config=log_config(), server_header=False)
+                access_log=False, log_config=log_config(), server_header=False,
+                http="matcher.http_protocol:GuardedH11Protocol", timeout_keep_alive=5)
     return 0
 
 

@@ -46,6 +46,12 @@ class IndexError_(MatcherError):
     code = "index_error"
 
 
+class NonFiniteScore(IndexError_):
+    """A NaN or infinite number reached a result: a damaged index or model, never the client's fault."""
+
+    code = "non_finite_score"
+
+
 class UnknownRole(MatcherError):
     """A role id that is not in the catalog."""
 

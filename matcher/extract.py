@@ -9,13 +9,18 @@ from __future__ import annotations
 import io
 import zipfile
 
-from .errors import InputError, UnsupportedFileType
+from .errors import InputError, InputTooLarge, UnsupportedFileType
 from .inputs import ACCEPTED, decode_bytes
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
-# A DOCX is a zip: refuse archives that would inflate past this (a "zip bomb" of a few KB can
-# otherwise expand to gigabytes in memory before any text limit applies).
-MAX_DOCX_UNCOMPRESSED = 64 * 1024 * 1024
+# A DOCX is a zip: a "zip bomb" of a few KB can expand to gigabytes. Every member is inflated under
+# a running byte budget before python-docx sees it; the sizes the zip directory *claims* are never
+# trusted (they can be forged). python-docx keeps every part in memory and parses the XML ones into
+# trees several times their size, hence the tighter bound on XML.
+MAX_DOCX_UNCOMPRESSED = 24 * 1024 * 1024
+MAX_DOCX_XML = 4 * 1024 * 1024  # a long real résumé's document.xml is well under 1 MB
+# The most a single PDF stream may inflate to (pypdf's own default is 75 MB per stream).
+MAX_PDF_STREAM = 8 * 1024 * 1024
 # Stop pulling text out of a PDF once this much is collected; the caller's text limit refuses it.
 MAX_EXTRACT_CHARS = 200_000
 
@@ -72,37 +77,74 @@ def extract_text(data: bytes, filename: str = "") -> str:
 
 
 def _pdf_text(data: bytes, filename: str, limit: int = MAX_EXTRACT_CHARS) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
 
+    encrypted = InputError(f"{filename or 'PDF'} is password-protected or encrypted; send an unlocked copy "
+                           "or paste the text", code="encrypted_pdf")
+    budget = {k: MAX_PDF_STREAM for k in ("zlib_maximum_output_length", "lzw_maximum_output_length",
+                                          "run_length_maximum_output_length", "brotli_maximum_output_length",
+                                          "array_based_stream_maximum_output_length", "image_maximum_buffer_size",
+                                          "jbig2_maximum_output_length")}
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise InputError(f"{filename or 'PDF'} is password-protected; send an unlocked copy",
-                             code="encrypted_pdf")
-        parts, size = [], 0
-        for page in reader.pages:
-            parts.append(page.extract_text() or "")
-            size += len(parts[-1])
-            if size > limit:  # enough to know it is over any sensible limit; stop paying for the rest
-                break
+        with apply_configuration(**budget):
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                raise encrypted
+            parts, size = [], 0
+            for page in reader.pages:
+                parts.append(page.extract_text() or "")
+                size += len(parts[-1])
+                if size > limit:  # enough to know it is over any sensible limit; stop paying for the rest
+                    break
         return "\n".join(parts)
     except InputError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+    except (FileNotDecryptedError, DependencyError):  # AES needs `cryptography`; either way: locked
+        raise encrypted from None
+    except LimitReachedError:
+        raise InputTooLarge(f"{filename or 'PDF'} inflates past the {MAX_PDF_STREAM // (1024 * 1024)} MB limit "
+                            "for one PDF stream (a compression bomb or a huge embedded object); "
+                            "export the résumé again as a plain PDF or paste the text") from None
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
         raise InputError(f"{filename or 'PDF'} could not be read as a PDF ({type(exc).__name__}); "
                          "export it again or paste the text", code="bad_pdf") from None
+
+
+def _check_docx_inflation(data: bytes, filename: str) -> None:
+    """Inflate every member under a running byte budget; raise as soon as it is spent.
+
+    Reads in 64 KB steps, so a bomb costs at most the budget in time and almost nothing in memory,
+    whatever sizes its zip directory declares.
+    """
+    too_large = InputTooLarge(f"{filename or 'DOCX'} expands past the limit for a document "
+                              f"({MAX_DOCX_UNCOMPRESSED // (1024 * 1024)} MB in all, "
+                              f"{MAX_DOCX_XML // (1024 * 1024)} MB for one XML part); "
+                              "send a smaller file or paste the text")
+    total = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                part_limit = MAX_DOCX_XML if info.filename.endswith((".xml", ".rels")) else MAX_DOCX_UNCOMPRESSED
+                part = 0
+                with zf.open(info) as member:
+                    while chunk := member.read(64 * 1024):
+                        part += len(chunk)
+                        total += len(chunk)
+                        if part > part_limit or total > MAX_DOCX_UNCOMPRESSED:
+                            raise too_large
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError,
+            RuntimeError, ValueError) as exc:  # bad CRC, unknown compression, encrypted member...
+        raise InputError(f"{filename or 'DOCX'} could not be read as a Word document ({type(exc).__name__}); "
+                         "save it again or paste the text", code="bad_docx") from None
 
 
 def _docx_text(data: bytes, filename: str) -> str:
     import docx
 
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        inflated = sum(info.file_size for info in zf.infolist())
-    if inflated > MAX_DOCX_UNCOMPRESSED:
-        raise InputError(f"{filename or 'DOCX'} would expand to {inflated:,} bytes, over the "
-                         f"{MAX_DOCX_UNCOMPRESSED:,}-byte limit for a document; send a smaller file or paste the text",
-                         code="too_large")
+    _check_docx_inflation(data, filename)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises assorted errors for broken packages

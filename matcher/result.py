@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from .errors import NonFiniteScore
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,15 @@ class MatchResult:
 
 
 def _r(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 4)
+    # The edge where numbers leave the core: NaN or infinity would be invalid JSON for most
+    # parsers and a meaningless score for every reader, so it is refused here, for every output.
+    if value is None:
+        return None
+    value = float(value)
+    if not math.isfinite(value):
+        raise NonFiniteScore("a score or similarity is not a finite number; the index or model is damaged: "
+                             "rebuild it with `matcher index build`")
+    return round(value, 4)
 
 
 def _evidence(e: Evidence) -> dict:

@@ -35,7 +35,13 @@ class Settings:
     max_text_chars: int = 50_000
     max_upload_bytes: int = 5 * 1024 * 1024
     max_top_k: int = 100
-    max_queue: int = 64  # requests waiting for the model per worker before new ones get 503 "busy"
+    # Requests waiting per worker before new ones get 503 "busy": chosen from scripts/bench_load.py
+    # so that a queued request still answers within about a second (README "Limits").
+    max_queue: int = 16
+    max_extractions: int = 2  # PDF/DOCX extractions at once per worker
+    max_connections: int = 512  # open connections per worker; more get 503 "busy" and are closed
+    header_timeout: int = 10  # seconds a client has to send a request's headers (408 after)
+    body_timeout: int = 60  # seconds a client has to send a whole request body (408 after)
     batch_size: int = 64
     threads: int = 0  # 0 = choose from the cores and the number of workers
     workers: int = 1
@@ -73,7 +79,8 @@ class Settings:
 
     def validated(self) -> Settings:
         """Check ranges and choices; return self so calls can chain."""
-        positive = ("max_text_chars", "max_upload_bytes", "max_top_k", "max_queue", "batch_size", "workers")
+        positive = ("max_text_chars", "max_upload_bytes", "max_top_k", "max_queue", "max_extractions", "batch_size",
+                    "workers", "max_connections", "header_timeout", "body_timeout")
         for name in positive:
             if getattr(self, name) < 1:
                 raise SettingsError(f"MATCHER_{name.upper()} must be at least 1, got {getattr(self, name)}")

@@ -37,3 +37,72 @@ def docx_bytes(paragraphs: list[str]) -> bytes:
     buf = io.BytesIO()
     document.save(buf)
     return buf.getvalue()
+
+
+
+def docx_bomb(inflated_mb: int = 200, claimed: int | None = 1000) -> bytes:
+    """A DOCX whose ``word/document.xml`` inflates to about ``inflated_mb`` MB while its zip headers
+    (local and central) claim ``claimed`` bytes (``None``: the true size, an honest bomb) — what a
+    size check that trusts the zip directory lets through. Built by hand: no zip writer forges sizes."""
+    import struct
+    import zipfile
+    import zlib
+
+    with zipfile.ZipFile(io.BytesIO(docx_bytes(["A real first paragraph."]))) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    out, central = io.BytesIO(), bytearray()
+    megabyte = b" " * (1024 * 1024)
+    for filename, raw in members:
+        deflate = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate, as a zip member holds it
+        if filename == "word/document.xml":
+            payload = deflate.compress(raw[:300]) + b"".join(deflate.compress(megabyte) for _ in range(inflated_mb))
+            crc = zlib.crc32(raw[:300])
+            for _ in range(inflated_mb):
+                crc = zlib.crc32(megabyte, crc)
+            size = 300 + inflated_mb * len(megabyte) if claimed is None else claimed
+        else:
+            payload, crc, size = deflate.compress(raw), zlib.crc32(raw), len(raw)
+        payload += deflate.flush()
+        name, offset = filename.encode(), out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(payload), size, len(name), 0))
+        out.write(name + payload)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(payload), size,
+                               len(name), 0, 0, 0, 0, 0, offset) + name
+    start = out.tell()
+    out.write(bytes(central))
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), start, 0))
+    return out.getvalue()
+
+
+def flate_bomb_pdf(inflated_mb: int = 200) -> bytes:
+    """A small PDF whose one content stream inflates to about ``inflated_mb`` MB."""
+    import zlib
+
+    deflate = zlib.compressobj(9)
+    stream = deflate.compress(b"BT /F1 11 Tf 72 740 Td (Hello) Tj ET\n")
+    stream += b"".join(deflate.compress(b" " * (1024 * 1024)) for _ in range(inflated_mb)) + deflate.flush()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+               b"/Contents 4 0 R >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def aes_encrypted_pdf(lines: list[str]) -> bytes:
+    """A PDF encrypted with AES-256 (needs ``cryptography``, a test dependency)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes(lines))))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-256")
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

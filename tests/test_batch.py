@@ -19,7 +19,7 @@ import pytest
 from documents import docx_bytes, pdf_bytes
 
 from matcher import Matcher
-from matcher.batch import BatchError, BatchOptions, partial_path, run, run_from_args
+from matcher.batch import BatchError, BatchOptions, LocalEngine, job_path, partial_path, run, run_from_args
 from matcher.errors import MatcherError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -318,6 +318,29 @@ def test_resume_refuses_an_output_from_another_input(matcher, settings, tmp_path
     short = write_jsonl(tmp_path / "short.jsonl", candidates(3))
     with pytest.raises(BatchError, match="holds more candidates"):
         score(matcher, settings, short, out, chunk_size=2, resume=True)
+
+
+def test_resume_with_another_chunk_size_is_refused(matcher, settings, tmp_path, monkeypatch):
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(9))
+    out = tmp_path / "out.jsonl"
+    real_map = LocalEngine.map
+
+    def dying_map(self, work, top_k):  # the job dies after its first chunk is written
+        for i, item in enumerate(real_map(self, work, top_k)):
+            if i == 1:
+                raise Crash()
+            yield item
+
+    monkeypatch.setattr(LocalEngine, "map", dying_map)
+    with pytest.raises(Crash):
+        score(matcher, settings, src, out, chunk_size=4)
+    monkeypatch.undo()
+    assert out.stat().st_size > 0 and job_path(out).exists()
+    with pytest.raises(BatchError, match="written with --chunk-size 4, not 3"):
+        score(matcher, settings, src, out, chunk_size=3, resume=True)
+    summary, _ = score(matcher, settings, src, out, chunk_size=4, resume=True)
+    assert summary.skipped == 4 and summary.new == 5
+    assert not job_path(out).exists()  # a finished run leaves only its OUTPUT
 
 
 class Crash(Exception):

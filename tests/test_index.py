@@ -1,6 +1,7 @@
 import json
 import logging
 
+import numpy as np
 import pytest
 
 from matcher import index as index_mod
@@ -51,16 +52,36 @@ def test_other_model_is_refused(catalog_copy, fake_embedder, tmp_path):
         load_index(cat, FakeEmbedder(32, "other-model"), tmp_path / "idx")
 
 
-def test_corrupt_files_are_refused(catalog_copy, fake_embedder, tmp_path):
+def _corrupt(path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncate":
+        path.write_bytes(bytes(data[: len(data) // 2]))
+    elif how == "zero":
+        path.write_bytes(bytes(len(data)))  # same size, every byte zero
+    else:  # flip 100 bits spread over the file, size kept
+        for i in range(100):
+            pos = (i * 7919) % len(data)
+            data[pos] ^= 1 << (i % 8)
+        path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["truncate", "zero", "flip"])
+@pytest.mark.parametrize("which", ["vectors", "statements", "manifest"])
+def test_damaged_files_are_refused_or_rebuilt_never_used(catalog_copy, fake_embedder, tmp_path, how, which, caplog):
     cat = load_catalog(catalog_copy)
-    build_index(cat, fake_embedder, tmp_path / "idx")
-    m = read_manifest(tmp_path / "idx", "default")
-    (tmp_path / "idx" / "default" / m["files"]["vectors"]).write_bytes(b"garbage")
-    with pytest.raises(IndexError_, match="corrupt"):
-        load_index(cat, fake_embedder, tmp_path / "idx")
-    (tmp_path / "idx" / "default" / "manifest.json").write_text("{not json")
-    with pytest.raises(IndexError_, match="corrupt"):
-        load_index(cat, fake_embedder, tmp_path / "idx")
+    good = build_index(cat, fake_embedder, tmp_path / "idx")
+    folder = tmp_path / "idx" / "default"
+    target = folder / ("manifest.json" if which == "manifest" else good.manifest["files"][which])
+    _corrupt(target, how)
+    with pytest.raises(IndexError_, match=r"damaged.*matcher index build"):
+        load_index(cat, fake_embedder, tmp_path / "idx", auto_rebuild=False)
+    with caplog.at_level(logging.WARNING, logger="matcher"):
+        rebuilt = load_index(cat, fake_embedder, tmp_path / "idx")
+    assert "damaged" in caplog.text
+    assert rebuilt.statements == good.statements
+    assert np.array_equal(rebuilt.vectors, good.vectors)
+    # and the rebuilt files verify cleanly on the next load
+    assert load_index(cat, fake_embedder, tmp_path / "idx", auto_rebuild=False).manifest["checksum"]
 
 
 def test_crash_mid_build_keeps_the_previous_index(catalog_copy, fake_embedder, tmp_path, monkeypatch):
@@ -80,3 +101,15 @@ def test_crash_mid_build_keeps_the_previous_index(catalog_copy, fake_embedder, t
     monkeypatch.undo()
     assert json.loads((tmp_path / "idx" / "default" / "manifest.json").read_text()) == before
     assert load_index(cat, fake_embedder, tmp_path / "idx", auto_rebuild=False).statements
+
+
+def test_non_finite_numbers_never_reach_a_result_document(real_matcher):
+    from dataclasses import replace
+
+    from matcher.errors import NonFiniteScore
+
+    result = real_matcher.match("Product manager for the internal model serving platform and its SDKs.")
+    assert result.to_dict()["results"]
+    poisoned = replace(result, results=(replace(result.results[0], score=float("nan")), *result.results[1:]))
+    with pytest.raises(NonFiniteScore, match="matcher index build"):
+        poisoned.to_dict()
