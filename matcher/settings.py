@@ -37,7 +37,7 @@ class Settings:
     max_top_k: int = 100
     # Requests waiting per worker before new ones get 503 "busy": chosen from scripts/bench_load.py
     # so that a queued request still answers within about a second (README "Limits").
-    max_queue: int = 16
+    max_queue: int = 8
     max_extractions: int = 2  # PDF/DOCX extractions at once per worker
     max_connections: int = 512  # open connections per worker; more get 503 "busy" and are closed
     header_timeout: int = 10  # seconds a client has to send a request's headers (408 after)
