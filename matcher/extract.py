@@ -117,7 +117,7 @@ def _check_docx_inflation(data: bytes, filename: str) -> None:
     Reads in 64 KB steps, so a bomb costs at most the budget in time and almost nothing in memory,
     whatever sizes its zip directory declares.
     """
-    too_large = InputTooLarge(f"{filename or 'DOCX'} expands past the limit for a document "
+    too_large = InputTooLarge(f"{filename or 'DOCX'} would expand past the limit for a document "
                               f"({MAX_DOCX_UNCOMPRESSED // (1024 * 1024)} MB in all, "
                               f"{MAX_DOCX_XML // (1024 * 1024)} MB for one XML part); "
                               "send a smaller file or paste the text")
