@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .matcher import Matcher
+from .core import Matcher
 from .result import Evidence, MatchResult, RoleResult
 
 __all__ = ["Evidence", "MatchResult", "Matcher", "RoleResult", "__version__"]

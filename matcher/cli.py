@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from .errors import MatcherError
-from .inputs import decode_bytes
 from .result import MatchResult
 from .settings import Settings
+from .text import decode_bytes
 
 BAR_WIDTH = 16
 
@@ -78,13 +78,13 @@ def _settings(args) -> Settings:
 
 
 def _load(args):
-    from .matcher import Matcher
+    from .core import Matcher
 
     return Matcher.load(_settings(args), catalog=getattr(args, "catalog", None))
 
 
 def cmd_match(args) -> int:
-    from .inputs import check_text
+    from .text import check_text
 
     # Check the input before loading the model: a bad file should not wait for it.
     text = check_text(_read_input(args.file), _settings(args).max_text_chars)
@@ -95,7 +95,7 @@ def cmd_match(args) -> int:
 
 
 def cmd_roles(args) -> int:
-    from .matcher import resolve_catalog
+    from .core import resolve_catalog
 
     catalog = resolve_catalog(_settings(args), args.catalog)
     if args.json:
@@ -107,9 +107,9 @@ def cmd_roles(args) -> int:
 
 
 def cmd_index_build(args) -> int:
+    from .core import resolve_catalog
     from .embed import make_embedder
     from .index import build_index
-    from .matcher import resolve_catalog
 
     settings = _settings(args)
     catalog = resolve_catalog(settings, args.catalog)
@@ -130,8 +130,8 @@ def cmd_eval(args) -> int:
         # The quality guard: the same items through the fp32 torch reference, compared top-1 by top-1.
         from dataclasses import replace
 
+        from .core import Matcher
         from .evaluate import guard, load_items, run_matcher
-        from .matcher import Matcher
 
         reference = Matcher.load(replace(matcher.settings, backend="torch"), catalog=getattr(args, "catalog", None))
         check = guard(reports[0], run_matcher(reference, load_items(Path(args.file), matcher.catalog.role_ids)))
@@ -159,7 +159,7 @@ def cmd_catalog_check(args) -> int:
 
 
 def cmd_catalog_import_onet(args) -> int:
-    from .onet import import_onet
+    from .catalog.onet import import_onet
 
     codes = args.codes.split(",") if args.codes else None
     summary = import_onet(Path(args.dir), Path(args.output), exclude_titles=args.exclude_titles, codes=codes,
@@ -214,8 +214,8 @@ def cmd_serve(args) -> int:
 
     import uvicorn
 
-    from .api import log_config
-    from .matcher import resolve_catalog
+    from .core import resolve_catalog
+    from .serve.app import log_config
 
     # Every worker process builds its app from MATCHER_* (the import-string factory), so the flags
     # travel through the environment; MATCHER_WORKERS also shares the cores out between workers.
@@ -232,9 +232,9 @@ def cmd_serve(args) -> int:
     print(f"matcher: serving http://{args.host}:{args.port} with {workers} worker(s); the model loads in the "
           "background (GET /readyz says when it is ready)", file=sys.stderr)
     # The guarded protocol adds header timeouts, a connection cap and JSON protocol errors.
-    uvicorn.run("matcher.api:create_app", factory=True, host=args.host, port=args.port, workers=workers,
+    uvicorn.run("matcher.serve.app:create_app", factory=True, host=args.host, port=args.port, workers=workers,
                 access_log=False, log_config=log_config(), server_header=False,
-                http="matcher.http_protocol:GuardedH11Protocol", timeout_keep_alive=5)
+                http="matcher.serve.protocol:GuardedH11Protocol", timeout_keep_alive=5)
     return 0
 
 

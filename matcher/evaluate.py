@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .core import Matcher
 from .errors import InputError
-from .matcher import Matcher
 
 NONE = "none"
 

@@ -10,7 +10,7 @@ import io
 import zipfile
 
 from .errors import InputError, InputTooLarge, UnsupportedFileType
-from .inputs import ACCEPTED, decode_bytes
+from .text import ACCEPTED, decode_bytes
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 # A DOCX is a zip: a "zip bomb" of a few KB can expand to gigabytes. Every member is inflated under

@@ -55,7 +55,7 @@ def main() -> None:
     text = Path(args.file).read_text(encoding="utf-8")
     passages = [p.text for p in split_passages(text)]
     print(f"{time.strftime('%Y-%m-%d')} · {cpu_description()}")
-    from matcher.backends import _tokenizer
+    from matcher.embed.openvino import _tokenizer
     from matcher.embed import packaged_model_path
 
     tokens = sum(sum(e.attention_mask) for e in _tokenizer(packaged_model_path()).encode_batch(passages))

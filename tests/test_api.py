@@ -22,7 +22,7 @@ from fakes import FakeEmbedder
 from fastapi.testclient import TestClient
 
 from matcher import Matcher
-from matcher.api import create_app
+from matcher.serve.app import create_app
 from matcher.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,11 +142,11 @@ def test_page_is_self_contained(client):
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "default-src 'self'" in page.headers["content-security-policy"]
     for name in ("index.html", "app.js", "style.css"):
-        asset = (ROOT / "matcher" / "static" / name).read_text(encoding="utf-8")
+        asset = (ROOT / "matcher" / "serve" / "static" / name).read_text(encoding="utf-8")
         assert "http://" not in asset and "https://" not in asset, f"{name} must not load anything remote"
         if name != "index.html":
             assert client.get(f"/static/{name}").status_code == 200
-    script = (ROOT / "matcher" / "static" / "app.js").read_text(encoding="utf-8")
+    script = (ROOT / "matcher" / "serve" / "static" / "app.js").read_text(encoding="utf-8")
     assert not re.search(r"\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write", script), \
         "text goes into the page through text nodes only"
 
@@ -498,7 +498,7 @@ def test_serve_runs_uvicorn_with_the_app_factory(monkeypatch, tmp_path):
         monkeypatch.setenv(key, "")
     assert cli.main(["serve", "--port", "8123", "--workers", "2", "--index-dir", str(tmp_path)]) == 0
     (app, kw), = calls
-    assert app == "matcher.api:create_app" and kw["factory"] is True
+    assert app == "matcher.serve.app:create_app" and kw["factory"] is True
     assert kw["workers"] == 2 and kw["port"] == 8123 and kw["host"] == "127.0.0.1"
     assert kw["access_log"] is False and "matcher" in kw["log_config"]["loggers"]
     import os

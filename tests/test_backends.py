@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.backends import OpenVINOEmbedder
+from matcher.embed.openvino import OpenVINOEmbedder
 from matcher.evaluate import guard, load_items, run_matcher
 from matcher.settings import Settings
 

@@ -172,7 +172,8 @@ def test_bad_rows_are_error_rows_and_the_rest_is_scored(matcher, settings, tmp_p
 def test_cli_exit_codes_summary_and_privacy(matcher, settings, tmp_path, monkeypatch, capsys):
     """The command-line path: exit 1 and a summary naming the failures; one line and exit 2 when the
     job cannot start; no résumé text on stderr."""
-    from matcher import batch, cli
+    from matcher import cli
+    from matcher.batch import job as batch
 
     src = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": SECRET + " led the platform roadmap."},
                                               {"id": "b", "text": ""}])
@@ -376,7 +377,7 @@ def test_role_run_interrupted_then_resumed(matcher, settings, tmp_path):
 
 
 def test_missing_ray_is_one_clear_line(monkeypatch):
-    from matcher.batch_ray import import_ray
+    from matcher.batch.ray_engine import import_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MatcherError, match=r"pip install 'role-matcher\[ray\]'"):

@@ -20,7 +20,7 @@ ray = pytest.importorskip("ray")
 
 from matcher import Matcher  # noqa: E402
 from matcher.batch import BatchOptions, run  # noqa: E402
-from matcher.batch_ray import RayEngine  # noqa: E402
+from matcher.batch.ray_engine import RayEngine  # noqa: E402
 from matcher.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from documents import docx_bytes, pdf_bytes
 
 from matcher.errors import InputError, UnsupportedFileType
 from matcher.extract import MAX_DOCX_UNCOMPRESSED, extract_text, sniff
-from matcher.inputs import check_text
+from matcher.text import check_text
 
 
 def test_pdf_docx_and_text_are_read():

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import MatcherError, UnknownCatalog
-from .index import build_index
-from .matcher import Matcher, resolve_catalog
-from .settings import Settings
+from ..core import Matcher, resolve_catalog
+from ..errors import MatcherError, UnknownCatalog
+from ..index import build_index
+from ..settings import Settings
 
 log = logging.getLogger("matcher")
 EMBED_CHUNK = 256  # texts per model call while rebuilding, so matches can interleave
@@ -82,7 +82,7 @@ class ReloadStatus:
 def _read_catalog_metadata(source: str) -> dict:
     """Title/attribution of a catalog: a JSONL catalog's metadata line, or a YAML folder's optional
     ``_catalog.yaml`` (role loading skips files starting with "_")."""
-    from .sources import read_metadata
+    from ..catalog.table import read_metadata
 
     path = Path(source) if source else None
     try:
@@ -116,7 +116,7 @@ class Registry:
     def load(cls, settings: Settings, embedder=None, names: Sequence[str] | None = None) -> Registry:
         """Load every catalog the settings name (``MATCHER_CATALOGS``), or every one under
         ``corpus_dir``; the default catalog (``MATCHER_CATALOG``) is always among them."""
-        from .embed import make_embedder
+        from ..embed import make_embedder
 
         shared = SharedEmbedder(embedder or make_embedder(settings))
         first = Matcher.load(settings, catalog=settings.catalog, embedder=shared)

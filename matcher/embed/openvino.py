@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import PACKAGED_MODEL, packaged_model_path
-from .errors import SettingsError
+from ..errors import SettingsError
+from .base import PACKAGED_MODEL, packaged_model_path
 
 log = logging.getLogger("matcher")
 MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
@@ -36,8 +36,8 @@ MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
 def _calibration_texts(limit: int = 400) -> list[str]:
     """Sentences for int8 calibration: the default catalog's own statements (project text, kept
     apart from every evaluation set), so no data set has to be downloaded."""
-    from .catalog import load_catalog
-    from .settings import _default_dir
+    from ..catalog import load_catalog
+    from ..settings import _default_dir
 
     try:
         catalog = load_catalog(_default_dir("corpus") / "default")

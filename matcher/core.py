@@ -14,11 +14,11 @@ from .catalog import GAP_SECTIONS, Catalog, load_catalog
 from .embed import Embedder, make_embedder
 from .errors import InputError, MatcherError, UnknownRole
 from .index import BuiltIndex, load_index
-from .inputs import check_text
 from .result import Contrast, Evidence, MatchResult, RoleResult
 from .scoring import ScoringConfig, best_per_role, fit_from_best, sigmoid
 from .segment import EMAIL, INTEREST, PHONE, URL, WORD, Passage, split_passages
 from .settings import Settings
+from .text import check_text
 
 # An *approximate* (HNSW) index, built past index.EXACT_SEARCH_LIMIT statements, picks the candidate
 # roles first and only their statements are scored exactly. An exact (flat) index is never searched first: its search is

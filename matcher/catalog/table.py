@@ -28,8 +28,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .catalog import ROLE_ID_PATTERN, SECTIONS, Catalog, Role
-from .errors import CatalogError
+from ..errors import CatalogError
+from .model import ROLE_ID_PATTERN, SECTIONS, Catalog, Role
 
 COLUMNS = ("role_id", "title", "section", "statement")
 OPTIONAL_COLUMNS = ("summary", "kind")

@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import CatalogError
+from ..errors import CatalogError
 
 SECTIONS = ("responsibilities", "skills", "background", "trajectory", "fits_if")
 # Sections whose statements can be "gaps": things the role does or needs. Background and
@@ -186,12 +186,12 @@ def load_catalog(path: Path, name: str | None = None) -> Catalog:
         raise CatalogError(f"catalog not found at {path}; create it, or set MATCHER_CORPUS_DIR / --catalog")
     name = name or (path.name if path.is_dir() else path.stem)
     if path.is_file():
-        from .sources import load_table_catalog  # CSV / JSONL catalogs
+        from .table import load_table_catalog  # CSV / JSONL catalogs
 
         return load_table_catalog(path, name)
     files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
     if not files:
-        from .sources import load_table_catalog, table_in_folder  # a folder holding catalog.jsonl/.csv
+        from .table import load_table_catalog, table_in_folder  # a folder holding catalog.jsonl/.csv
 
         if (table := table_in_folder(path)) is not None:
             return load_table_catalog(table, name)

@@ -32,9 +32,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Role
-from .errors import CatalogError
-from .sources import MAX_LEN, write_jsonl_catalog
+from ..errors import CatalogError
+from .model import Role
+from .table import MAX_LEN, write_jsonl_catalog
 
 FILES = {
     "occupations": ("occupation_data.txt", ("O*NET-SOC Code", "Title", "Description")),

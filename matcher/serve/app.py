@@ -35,14 +35,14 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__
-from .errors import InputError, InputTooLarge, MatcherError, UnknownCatalog, UnknownRole, UnsupportedFileType
-from .extract import extract_text, sniff
-from .inputs import ACCEPTED
-from .matcher import Matcher
+from .. import __version__
+from ..core import Matcher
+from ..errors import InputError, InputTooLarge, MatcherError, UnknownCatalog, UnknownRole, UnsupportedFileType
+from ..extract import extract_text, sniff
+from ..result import MatchResult
+from ..settings import Settings
+from ..text import ACCEPTED
 from .registry import Registry
-from .result import MatchResult
-from .settings import Settings
 
 try:  # python-multipart >= 0.0.13 ships the module as python_multipart
     from python_multipart.multipart import MultipartParser, parse_options_header

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import MatcherError, UnknownRole
-from .settings import Settings
+from ..errors import MatcherError, UnknownRole
+from ..settings import Settings
 
 CHUNK_SIZE = 64
 CSV_HEADER = ["id", "rank", "role_id", "title", "score", "best_fit", "error"]
@@ -338,8 +338,8 @@ def score_items(matcher, items: list[tuple], top_k: int | None) -> list[dict]:
 
     Returns, per item, the core's result document or ``{"error": {"code", "message"}}``.
     """
-    from .extract import extract_text
-    from .result import MatchResult
+    from ..extract import extract_text
+    from ..result import MatchResult
 
     out: list[dict | None] = [None] * len(items)
     texts, slots = [], []
@@ -711,7 +711,7 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher=None
     if matcher is not None:
         catalog = matcher.catalog
     else:
-        from .matcher import resolve_catalog
+        from ..core import resolve_catalog
 
         catalog = resolve_catalog(settings, options.catalog)
     if options.role and options.role not in catalog.role_ids:
@@ -852,7 +852,7 @@ def _count_role_output(path: Path, out_format: str) -> tuple[int, int]:
 
 def _make_engine(options: BatchOptions, settings: Settings, matcher):
     if options.engine == "ray":
-        from .batch_ray import RayEngine
+        from .ray_engine import RayEngine
 
         engine = RayEngine(settings, options.catalog, address=options.address, actors=options.actors,
                            cpus_per_actor=options.cpus_per_actor)
@@ -861,7 +861,7 @@ def _make_engine(options: BatchOptions, settings: Settings, matcher):
     if options.engine != "local":
         raise BatchError(f"unknown engine {options.engine!r}; use local or ray")
     if matcher is None:
-        from .matcher import Matcher
+        from ..core import Matcher
 
         matcher = Matcher.load(settings, catalog=options.catalog)
     return LocalEngine(matcher)

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from .errors import MatcherError
-from .settings import Settings
+from ..errors import MatcherError
+from ..settings import Settings
 
 # Ray's switch for "this machine only": every Ray service then listens on 127.0.0.1. Read when ray
 # is first imported; set (unless the user set it) when we start a local Ray ourselves.
@@ -45,7 +45,7 @@ class ScoringWorker:
 
     def __init__(self, settings: Settings, catalog: str | None, threads: int) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from .matcher import Matcher
+        from ..core import Matcher
 
         self.matcher = Matcher.load(replace(settings, threads=threads, workers=1), catalog=catalog)
 
@@ -53,7 +53,7 @@ class ScoringWorker:
         return f"{self.matcher.catalog.name}:{self.matcher.catalog.hash}"
 
     def score(self, items: list[tuple], top_k: int | None) -> list[dict]:
-        from .batch import score_items
+        from .job import score_items
 
         return score_items(self.matcher, items, top_k)
 
