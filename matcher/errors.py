@@ -68,3 +68,14 @@ class SettingsError(MatcherError):
     """An environment variable holds a value we cannot use."""
 
     code = "bad_setting"
+
+
+class BatchError(MatcherError):
+    """A batch job cannot start or cannot go on (not a problem with one row)."""
+
+    code = "batch_error"
+
+
+def error_body(code: str, message: str) -> dict:
+    """The one shape every error takes on the wire and in batch output: ``{"error": {"code", "message"}}``."""
+    return {"error": {"code": code, "message": message}}

@@ -1,6 +1,6 @@
 """The Ray engine for batch scoring: the same chunks, scored by Ray actors that each load the model once.
 
-The driver (``matcher.batch.run``) still reads the input lazily and writes the output in input
+The driver (``matcher.batch.job.run``) still reads the input lazily and writes the output in input
 order; this engine only moves the scoring. Chunks go to the actor with the fewest chunks in flight,
 at most ``in_flight`` per actor, and come back in submission order, so memory stays bounded and the
 output is byte-for-byte the local engine's (every chunk is the same ``match_many`` call).
@@ -19,8 +19,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from ..core import Matcher
 from ..errors import MatcherError
 from ..settings import Settings
+from .engines import Chunk, score_items
+from .records import WorkItem
 
 # Ray's switch for "this machine only": every Ray service then listens on 127.0.0.1. Read when ray
 # is first imported; set (unless the user set it) when we start a local Ray ourselves.
@@ -41,20 +44,16 @@ def import_ray(*, local: bool = False):
 
 
 class ScoringWorker:
-    """Loads the catalog's matcher once; scores chunks with :func:`matcher.batch.score_items`."""
+    """Loads the catalog's matcher once; scores chunks with :func:`~matcher.batch.engines.score_items`."""
 
     def __init__(self, settings: Settings, catalog: str | None, threads: int) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from ..core import Matcher
-
         self.matcher = Matcher.load(replace(settings, threads=threads, workers=1), catalog=catalog)
 
     def ready(self) -> str:
         return f"{self.matcher.catalog.name}:{self.matcher.catalog.hash}"
 
-    def score(self, items: list[tuple], top_k: int | None) -> list[dict]:
-        from .job import score_items
-
+    def score(self, items: list[WorkItem], top_k: int | None) -> list[dict]:
         return score_items(self.matcher, items, top_k)
 
 
@@ -104,7 +103,7 @@ class RayEngine:
             raise MatcherError(f"the Ray actors could not load the matcher: {_cause(exc)}", code="ray_error") from None
         return self
 
-    def map(self, chunks: Iterable[tuple[Any, list[tuple]]], top_k: int | None) -> Iterator[tuple[Any, list[dict]]]:
+    def map(self, chunks: Iterable[Chunk], top_k: int | None) -> Iterator[tuple[Any, list[dict]]]:
         """Score chunks on the actors; yield ``(token, docs)`` in the order the chunks came in."""
         ray = self._ray
         if ray is None or not self.actors:
