@@ -84,10 +84,13 @@ def _load(args):
 
 
 def cmd_match(args) -> int:
+    from .core import check_top_k
     from .text import check_text
 
     # Check the input before loading the model: a bad file should not wait for it.
-    text = check_text(_read_input(args.file), _settings(args).max_text_chars)
+    settings = _settings(args)
+    check_top_k(args.top_k, settings.max_top_k)
+    text = check_text(_read_input(args.file), settings.max_text_chars)
     matcher = _load(args)
     result = matcher.match(text, top_k=args.top_k)
     print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else render_text(result))
@@ -212,10 +215,8 @@ def cmd_catalog_reload(args) -> int:
 def cmd_serve(args) -> int:
     import os
 
-    import uvicorn
-
     from .core import resolve_catalog
-    from .serve.app import log_config
+    from .serve.server import run_server  # FastAPI and uvicorn load for this command only
 
     # Every worker process builds its app from MATCHER_* (the import-string factory), so the flags
     # travel through the environment; MATCHER_WORKERS also shares the cores out between workers.
@@ -231,10 +232,7 @@ def cmd_serve(args) -> int:
     resolve_catalog(settings, None)  # a broken catalog fails here, in one line, before the port is bound
     print(f"matcher: serving http://{args.host}:{args.port} with {workers} worker(s); the model loads in the "
           "background (GET /readyz says when it is ready)", file=sys.stderr)
-    # The guarded protocol adds header timeouts, a connection cap and JSON protocol errors.
-    uvicorn.run("matcher.serve.app:create_app", factory=True, host=args.host, port=args.port, workers=workers,
-                access_log=False, log_config=log_config(), server_header=False,
-                http="matcher.serve.protocol:GuardedH11Protocol", timeout_keep_alive=5)
+    run_server(args.host, args.port, workers)
     return 0
 
 
@@ -320,8 +318,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="matcher: %(message)s", stream=sys.stderr)
-    if args.command == "match" and args.top_k is not None and args.top_k < 1:
-        parser.error("--top-k must be at least 1")
     try:
         return args.func(args) or 0
     except MatcherError as exc:

@@ -91,6 +91,7 @@ class Matcher:
 
     def match(self, text: str, top_k: int | None = None) -> MatchResult:
         """Rank the catalog's roles for ``text``; raises :class:`InputError` for unusable input."""
+        check_top_k(top_k, self.settings.max_top_k)
         prepared = self.prepare(text)
         if prepared.error:
             raise prepared.error
@@ -102,6 +103,7 @@ class Matcher:
 
         A bad input yields its error in its slot; the others are scored.
         """
+        check_top_k(top_k, self.settings.max_top_k)
         prepared = [self.prepare(t) for t in texts]
         flat = [p.text for item in prepared if not item.error for p in item.passages]
         vectors = self.embedder.embed(flat) if flat else np.zeros((0, self.embedder.dimension), np.float32)
@@ -273,6 +275,18 @@ def _one_line_query(text: str) -> list[Passage]:
         return []
     start = text.index(line)
     return [Passage(line, start, start + len(line), "interest" if INTEREST.search(line) else "experience")]
+
+
+def check_top_k(top_k: int | None, limit: int) -> int | None:
+    """The one rule for how many roles a caller may ask for: ``None`` (the default: all of them, or
+    the best ten of a catalog of more than 20) or a whole number from 1 to ``limit``
+    (``MATCHER_MAX_TOP_K``). Edges may call it early, before loading or queueing, to fail fast."""
+    if top_k is None:
+        return None
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= limit:
+        raise InputError(f"top_k must be at least 1 and less than or equal to {limit} (MATCHER_MAX_TOP_K), "
+                         f"got {top_k!r}", code="invalid_request")
+    return top_k
 
 
 def resolve_catalog(settings: Settings, catalog: str | Path | None) -> Catalog:

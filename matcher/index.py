@@ -28,10 +28,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from . import __version__
 from .catalog import Catalog, Statement
 from .embed import Embedder
 from .errors import IndexError_
+from .version import __version__
 
 log = logging.getLogger("matcher")
 

@@ -27,11 +27,11 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from ..core import Matcher, resolve_catalog
+from ..core import Matcher, check_top_k, resolve_catalog
 from ..errors import BatchError, UnknownRole
 from ..settings import Settings
 from .engines import Chunk, Engine, LocalEngine
@@ -164,8 +164,6 @@ def _check_options(options: BatchOptions) -> str:
     input_kind(options.input)  # fail fast on a missing or unknown INPUT
     if options.chunk_size < 1:
         raise BatchError("--chunk-size must be at least 1")
-    if options.top_k is not None and options.top_k < 1:
-        raise BatchError("--top-k must be at least 1")
     if options.role and options.top_k is not None:
         raise BatchError("--top-k does not apply with --role (every candidate is scored for that role)")
     if options.resume and options.overwrite:
@@ -188,11 +186,16 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher: Mat
     settings = settings or Settings.from_env()
     stderr = stderr or sys.stderr
     out_format = _check_options(options)
+    check_top_k(options.top_k, (matcher.settings if matcher is not None else settings).max_top_k)
     # The catalog first: an unknown --role should not wait for the model.
     catalog = matcher.catalog if matcher is not None else resolve_catalog(settings, options.catalog)
     if options.role and options.role not in catalog.role_ids:
         raise UnknownRole(f"no role {options.role!r} in catalog {catalog.name!r}; valid ids: "
                           f"{', '.join(catalog.role_ids)}")
+    if options.role:  # the recruiter's view ranks every role; MATCHER_MAX_TOP_K bounds what a caller asks for
+        settings = replace(settings, max_top_k=max(settings.max_top_k, len(catalog.roles)))
+    top_k = check_top_k(len(catalog.roles) if options.role else options.top_k,
+                        (matcher.settings if matcher is not None else settings).max_top_k)
     target, summary = _Target.of(options, out_format), Summary()
     if options.role and options.resume and not target.path.exists() and _nonempty(options.output):
         print(f"score: {options.output} is complete (a --role run writes it once, sorted, at the end); "
@@ -216,7 +219,6 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher: Mat
     if engine is None:
         engine = _make_engine(options, settings, matcher)
     summary.startup = time.perf_counter() - started
-    top_k = len(catalog.roles) if options.role else options.top_k
     try:
         # OUTPUT is touched only now that the engine is up: a job that cannot start leaves it as it was.
         with target.appending(cut_to, options.chunk_size) as appender, _bar(show, total, stderr) as bar:

@@ -8,7 +8,7 @@
 - **One error shape**: a request h11 cannot parse (a malformed ``Content-Length``, a broken request
   line) gets the JSON envelope every other error has, not uvicorn's plain-text 400.
 
-Selected by ``matcher serve`` (``http=GuardedH11Protocol``); the limits come from the one
+Selected by ``matcher serve`` (``server.PROTOCOL``); the limits come from the one
 :class:`~matcher.settings.Settings`.
 """
 
@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from http import HTTPStatus
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from ..errors import error_body
 from ..settings import Settings
 
 
@@ -28,11 +30,6 @@ from ..settings import Settings
 def _limits() -> Settings:
     # Read once per worker process: every connection shares the same validated settings.
     return Settings.from_env()
-
-
-def envelope(code: str, message: str) -> bytes:
-    """The JSON error body every endpoint uses."""
-    return json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -87,8 +84,8 @@ class GuardedH11Protocol(H11Protocol):
     def _send_error(self, status: int, code: str, message: str) -> None:
         # Written as raw bytes: h11 only lets a server answer a request it has fully parsed, and
         # these answers are for requests that never got that far.
-        body = envelope(code, message)
-        reason = {400: b"Bad Request", 408: b"Request Timeout", 503: b"Service Unavailable"}[status]
+        body = json.dumps(error_body(code, message)).encode("utf-8")
+        reason = HTTPStatus(status).phrase.encode("ascii")
         head = (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
                 b"connection: close\r\n\r\n" % (status, reason, len(body)))
         if not self.transport.is_closing():
