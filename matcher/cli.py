@@ -1,17 +1,36 @@
-"""The ``matcher`` command: a thin terminal edge over the core. Errors are one line and exit 2."""
+"""The ``matcher`` command: a thin terminal edge over the core. Errors are one line and exit 2.
+
+Every command builds its settings the same way (:meth:`Settings.from_args`: ``MATCHER_*``, then the
+command's flags) and passes values through to the core, which owns the rules.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
+from .batch import add_arguments as add_score_arguments
+from .batch import run_from_args as cmd_score
+from .catalog import resolve_catalog
+from .catalog.onet import DEFAULT_MAX_TITLES, import_onet
+from .catalog_check import check_catalog, render_check
+from .core import Matcher, check_top_k
+from .embed import make_embedder
 from .errors import MatcherError
+from .evaluate import evaluate, guard, load_items, misses, render, run_matcher
+from .extract import extract_text
+from .index import build_index
 from .result import MatchResult
-from .settings import Settings
-from .text import decode_bytes
+from .settings import Settings, add_flags, flags_given
+from .text import check_text, decode_bytes
 
 BAR_WIDTH = 16
 
@@ -29,8 +48,6 @@ def _read_input(source: str) -> str:
     path = Path(source)
     if not path.is_file():
         raise MatcherError(f"no such file: {source}", code="not_found")
-    from .extract import extract_text
-
     return extract_text(path.read_bytes(), path.name)
 
 
@@ -65,42 +82,22 @@ def render_text(result: MatchResult) -> str:
     return "\n".join(lines)
 
 
-def _settings(args) -> Settings:
-    settings = Settings.from_env()
-    from dataclasses import replace
-
-    changes = {}
-    if getattr(args, "index_dir", None):
-        changes["index_dir"] = Path(args.index_dir)
-    if getattr(args, "backend", None):
-        changes["backend"] = args.backend
-    return replace(settings, **changes).validated() if changes else settings
-
-
-def _load(args):
-    from .core import Matcher
-
-    return Matcher.load(_settings(args), catalog=getattr(args, "catalog", None))
+def _load(args) -> Matcher:
+    return Matcher.load(Settings.from_args(args))
 
 
 def cmd_match(args) -> int:
-    from .core import check_top_k
-    from .text import check_text
-
     # Check the input before loading the model: a bad file should not wait for it.
-    settings = _settings(args)
+    settings = Settings.from_args(args)
     check_top_k(args.top_k, settings.max_top_k)
     text = check_text(_read_input(args.file), settings.max_text_chars)
-    matcher = _load(args)
-    result = matcher.match(text, top_k=args.top_k)
+    result = Matcher.load(settings).match(text, top_k=args.top_k)
     print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else render_text(result))
     return 0
 
 
 def cmd_roles(args) -> int:
-    from .core import resolve_catalog
-
-    catalog = resolve_catalog(_settings(args), args.catalog)
+    catalog = resolve_catalog(Settings.from_args(args), None)
     if args.json:
         print(json.dumps([r.to_dict() for r in catalog.roles], ensure_ascii=False, indent=2))
     else:
@@ -110,12 +107,8 @@ def cmd_roles(args) -> int:
 
 
 def cmd_index_build(args) -> int:
-    from .core import resolve_catalog
-    from .embed import make_embedder
-    from .index import build_index
-
-    settings = _settings(args)
-    catalog = resolve_catalog(settings, args.catalog)
+    settings = Settings.from_args(args)
+    catalog = resolve_catalog(settings, None)
     built = build_index(catalog, make_embedder(settings), settings.index_dir, settings.backend)
     m = built.manifest
     print(f"built index for catalog {catalog.name!r}: {m['roles']} roles, {m['statements']} statements, "
@@ -124,19 +117,12 @@ def cmd_index_build(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate, misses, render
-
     matcher = _load(args)
     reports = evaluate(matcher, Path(args.file), baselines=not args.no_baselines)
     check = None
     if matcher.settings.backend != "torch":
         # The quality guard: the same items through the fp32 torch reference, compared top-1 by top-1.
-        from dataclasses import replace
-
-        from .core import Matcher
-        from .evaluate import guard, load_items, run_matcher
-
-        reference = Matcher.load(replace(matcher.settings, backend="torch"), catalog=getattr(args, "catalog", None))
+        reference = Matcher.load(replace(matcher.settings, backend="torch"))
         check = guard(reports[0], run_matcher(reference, load_items(Path(args.file), matcher.catalog.role_ids)))
     if args.json:
         print(json.dumps({**{r.system: r.metrics() for r in reports}, **({"guard": check} if check else {})},
@@ -154,16 +140,12 @@ def cmd_eval(args) -> int:
 
 
 def cmd_catalog_check(args) -> int:
-    from .catalog_check import check_catalog, render_check
-
     report = check_catalog(_load(args).index)
     print(render_check(report))
     return 0 if report.ok or not args.strict else 1
 
 
 def cmd_catalog_import_onet(args) -> int:
-    from .catalog.onet import import_onet
-
     codes = args.codes.split(",") if args.codes else None
     summary = import_onet(Path(args.dir), Path(args.output), exclude_titles=args.exclude_titles, codes=codes,
                           limit=args.limit, max_titles=args.max_titles, command="matcher catalog import-onet")
@@ -174,12 +156,7 @@ def cmd_catalog_import_onet(args) -> int:
 
 def cmd_catalog_reload(args) -> int:
     """Ask a running server to rebuild a catalog's index and swap it in (POST /v1/catalogs/NAME/reload)."""
-    import os
-    import time
-    import urllib.error
-    import urllib.request
-
-    key = os.environ.get("MATCHER_ADMIN_KEY", "")
+    key = Settings.from_args(args).admin_key
     if not key:
         raise MatcherError("set MATCHER_ADMIN_KEY to the server's admin key", code="bad_setting")
     base = args.url.rstrip("/")
@@ -213,72 +190,87 @@ def cmd_catalog_reload(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    import os
-
-    from .core import resolve_catalog
     from .serve.server import run_server  # FastAPI and uvicorn load for this command only
 
+    settings = Settings.from_args(args)
     # Every worker process builds its app from MATCHER_* (the import-string factory), so the flags
     # travel through the environment; MATCHER_WORKERS also shares the cores out between workers.
-    for flag, key in (("catalog", "MATCHER_CATALOG"), ("index_dir", "MATCHER_INDEX_DIR"),
-                      ("backend", "MATCHER_BACKEND")):
-        if getattr(args, flag, None):
-            os.environ[key] = str(getattr(args, flag))
-    workers = args.workers if args.workers is not None else Settings.from_env().workers
-    if workers < 1:
-        raise MatcherError(f"--workers must be at least 1, got {workers}", code="bad_setting")
-    os.environ["MATCHER_WORKERS"] = str(workers)
-    settings = Settings.from_env()
+    os.environ.update(settings.to_env(*flags_given(args), "workers"))
     resolve_catalog(settings, None)  # a broken catalog fails here, in one line, before the port is bound
-    print(f"matcher: serving http://{args.host}:{args.port} with {workers} worker(s); the model loads in the "
-          "background (GET /readyz says when it is ready)", file=sys.stderr)
-    run_server(args.host, args.port, workers)
+    print(f"matcher: serving http://{args.host}:{args.port} with {settings.workers} worker(s); the model loads "
+          "in the background (GET /readyz says when it is ready)", file=sys.stderr)
+    run_server(args.host, args.port, settings.workers)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``matcher`` command line: one sub-command per task."""
     parser = argparse.ArgumentParser(prog="matcher", description="Match résumés to roles: ranked roles, "
                                      "evidence, gaps and an honest 'no good fit'.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more logging on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_matching(sub)
+    _add_catalog(sub)
+    p = sub.add_parser("score", help="score many candidates (JSONL, CSV or a folder of résumés) into a JSONL "
+                       "or CSV file; exit 1 when some rows failed")
+    add_score_arguments(p)
+    p.set_defaults(func=cmd_score)
+    p = sub.add_parser("serve", help="run the HTTP API and the web page (uvicorn)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 in a container)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes, each with its own model copy (default: MATCHER_WORKERS or 1)")
+    add_flags(p)
+    p.set_defaults(func=cmd_serve)
+    return parser
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--catalog", help="catalog name under corpus/ or a path (default: MATCHER_CATALOG)")
-        p.add_argument("--index-dir", help="where built indexes live (default: MATCHER_INDEX_DIR or index/)")
-        p.add_argument("--backend", help="embedding backend: torch, openvino, openvino-int8")
 
+def _add_matching(sub) -> None:
+    """match, roles, index build, eval."""
     p = sub.add_parser("match", help="rank the catalog's roles for a résumé")
     p.add_argument("file", help="a .txt/.md/.pdf/.docx file, or - for stdin")
     p.add_argument("--top-k", type=int, default=None, help="how many roles to show")
     p.add_argument("--json", action="store_true", help="print the result document as JSON")
-    common(p)
+    add_flags(p)
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser("roles", help="list the catalog's roles")
     p.add_argument("--json", action="store_true")
-    common(p)
+    add_flags(p)
     p.set_defaults(func=cmd_roles)
 
     p = sub.add_parser("index", help="manage the built index")
-    isub = p.add_subparsers(dest="index_command", required=True)
-    b = isub.add_parser("build", help="embed the catalog and write the index (atomic)")
-    common(b)
+    b = p.add_subparsers(dest="index_command", required=True).add_parser(
+        "build", help="embed the catalog and write the index (atomic)")
+    add_flags(b)
     b.set_defaults(func=cmd_index_build)
 
-    p = sub.add_parser("catalog", help="inspect and manage catalogs")
-    csub = p.add_subparsers(dest="catalog_command", required=True)
+    p = sub.add_parser("eval", help="accuracy on a labelled JSONL set, with baselines")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--misses", action="store_true", help="list the items the matcher got wrong")
+    add_flags(p)
+    p.set_defaults(func=cmd_eval)
+
+
+def _add_catalog(sub) -> None:
+    """catalog check, catalog import-onet, catalog reload."""
+    csub = sub.add_parser("catalog", help="inspect and manage catalogs").add_subparsers(dest="catalog_command",
+                                                                                       required=True)
     c = csub.add_parser("check", help="warn about roles the model cannot tell apart and shared statements")
     c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
-    common(c)
+    add_flags(c)
     c.set_defaults(func=cmd_catalog_check)
     c = csub.add_parser("import-onet", help="make a catalog from the O*NET database (text files); "
-                        "see docs/_readme_catalogs.md")
+                        "see the README's Catalogs section")
     c.add_argument("dir", help="the folder of O*NET text files, e.g. ../shared/data/onet-29.3")
     c.add_argument("-o", "--output", required=True, help="the catalog folder to write (catalog.jsonl, README.md)")
     c.add_argument("--exclude-titles", help="a file of job titles to leave out, one per line (benchmark queries)")
     c.add_argument("--codes", help="only these O*NET-SOC codes, comma-separated (e.g. 15-1252.00,29-1141.00)")
     c.add_argument("--limit", type=int, help="only the first N occupations")
-    c.add_argument("--max-titles", type=int, default=15, help="title statements per occupation (default 15)")
+    c.add_argument("--max-titles", type=int, default=DEFAULT_MAX_TITLES,
+                   help=f"title statements per occupation (default {DEFAULT_MAX_TITLES})")
     c.set_defaults(func=cmd_catalog_import_onet)
     c = csub.add_parser("reload", help="ask a running server to rebuild a catalog's index and swap it in "
                         "(needs MATCHER_ADMIN_KEY)")
@@ -286,31 +278,6 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")
     c.add_argument("--no-wait", action="store_true", help="return once the rebuild has started")
     c.set_defaults(func=cmd_catalog_reload)
-
-    p = sub.add_parser("eval", help="accuracy on a labelled JSONL set, with baselines")
-    p.add_argument("file")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-baselines", action="store_true")
-    p.add_argument("--misses", action="store_true", help="list the items the matcher got wrong")
-    common(p)
-    p.set_defaults(func=cmd_eval)
-
-    from .batch import add_arguments as score_arguments
-    from .batch import run_from_args as cmd_score
-
-    p = sub.add_parser("score", help="score many candidates (JSONL, CSV or a folder of résumés) into a JSONL "
-                       "or CSV file; exit 1 when some rows failed")
-    score_arguments(p)
-    p.set_defaults(func=cmd_score)
-
-    p = sub.add_parser("serve", help="run the HTTP API and the web page (uvicorn)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 in a container)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes, each with its own model copy (default: MATCHER_WORKERS or 1)")
-    common(p)
-    p.set_defaults(func=cmd_serve)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

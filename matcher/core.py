@@ -1,4 +1,9 @@
-"""The Python API: ``Matcher.load()`` then ``match(text)``. Every edge (CLI, HTTP, batch) calls this."""
+"""The Python API: ``Matcher.load()`` then ``match(text)``. Every edge (CLI, HTTP, batch) calls this.
+
+The core owns the rules every edge shares: how many roles a caller may ask for (:func:`check_top_k`),
+what text is matchable (:mod:`.text`), where catalogs live (:mod:`.catalog`). Ranking is here; the
+scoring arithmetic is :mod:`.scoring`, the explanations :mod:`.explain`, segmenting :mod:`.segment`.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,14 @@ import faiss
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .catalog import GAP_SECTIONS, Catalog, load_catalog
+from .catalog import Catalog, Role, resolve_catalog
 from .embed import Embedder, make_embedder
 from .errors import InputError, MatcherError, UnknownRole
+from .explain import Explainer
 from .index import BuiltIndex, load_index
-from .result import Contrast, Evidence, MatchResult, RoleResult
-from .scoring import ScoringConfig, best_per_role, fit_from_best, sigmoid
-from .segment import EMAIL, INTEREST, PHONE, URL, WORD, Passage, split_passages
+from .result import MatchResult, RoleResult
+from .scoring import ScoringConfig, best_per_role, fit_from_best, runner_up_per_role, sigmoid
+from .segment import Passage, one_line_query, split_passages
 from .settings import Settings
 from .text import check_text
 
@@ -33,12 +39,40 @@ DEFAULT_TOP_K_LARGE = 10  # with many roles, returning all of them is noise
 _BLAS = ThreadpoolController()
 
 
+def check_top_k(top_k: int | None, limit: int) -> int | None:
+    """The one rule for how many roles a caller may ask for: ``None`` (the default: all of them, or
+    the best ten of a catalog of more than 20) or a whole number from 1 to ``limit``
+    (``MATCHER_MAX_TOP_K``). Edges may call it early, before loading or queueing, to fail fast."""
+    if top_k is None:
+        return None
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= limit:
+        raise InputError(f"top_k must be at least 1 and less than or equal to {limit} (MATCHER_MAX_TOP_K), "
+                         f"got {top_k!r}", code="invalid_request")
+    return top_k
+
+
 @dataclass
 class Prepared:
     """A checked, segmented input, ready to be embedded (or the error that stopped it)."""
 
     passages: list[Passage] = field(default_factory=list)
     error: MatcherError | None = None
+
+
+@dataclass(frozen=True)
+class _Similarities:
+    """One input's passages against the statements of the roles worth scoring, grouped by role."""
+
+    roles: np.ndarray  # the candidate roles (indices into ``all_roles``)
+    rows: np.ndarray  # their statements' index rows, grouped by role
+    sims: np.ndarray  # (statements, passages) cosines, in ``rows`` order
+    starts: np.ndarray  # where each candidate role's statements start in ``rows``
+    lengths: np.ndarray  # how many statements each has
+
+    def part(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate role ``i``'s ``(rows, sims)``."""
+        local = slice(self.starts[i], self.starts[i] + self.lengths[i])
+        return self.rows[local], self.sims[local]
 
 
 class Matcher:
@@ -59,19 +93,8 @@ class Matcher:
         # Statements are stored grouped by role, so each role is one contiguous slice.
         self._starts = np.flatnonzero(np.r_[True, self._role_of[1:] != self._role_of[:-1]])
         self._ends = np.r_[self._starts[1:], len(role_ids)]
-        self._gap_mask = np.array([s.section in GAP_SECTIONS for s in index.statements])
-        self._distinct = self._distinctiveness()
-
-    def _distinctiveness(self) -> np.ndarray:
-        """Per statement, 1 − its highest cosine to any other role's statement: how much it says
-        about *this* role. Gaps are listed most distinctive first. Skipped (all zeros) for very large
-        catalogs, where the full statement×statement product would cost more than it tells."""
-        n = len(self.index.statements)
-        if n > 20_000 or len(self._all_roles) < 2:
-            return np.zeros(n)
-        sims = self.index.vectors @ self.index.vectors.T
-        sims[self._role_of[:, None] == self._role_of[None, :]] = -1.0
-        return 1.0 - sims.max(axis=1)
+        self._explain = Explainer(index.statements, index.vectors, self._role_of, len(self._all_roles),
+                                  self.scoring)
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, catalog: str | Path | None = None,
@@ -122,7 +145,7 @@ class Matcher:
         """Check and segment one input without embedding it."""
         try:
             check_text(text, self.settings.max_text_chars)
-            passages = split_passages(text) or _one_line_query(text)
+            passages = split_passages(text) or one_line_query(text)
             if not passages:
                 raise InputError("found no sentences to match (only headings, contact details or very short "
                                  "fragments); send résumé text with at least one full sentence or bullet",
@@ -131,7 +154,7 @@ class Matcher:
         except MatcherError as exc:
             return Prepared(error=exc)
 
-    def role(self, role_id: str):
+    def role(self, role_id: str) -> Role:
         """The catalog role with this id; :class:`UnknownRole` lists the valid ids."""
         try:
             return self.catalog.role(role_id)
@@ -149,13 +172,7 @@ class Matcher:
         _, ids = self.index.faiss_index.search(vectors, k)
         return np.unique(self._role_of[ids[ids >= 0]])
 
-    def score(self, passages: list[Passage], vectors: np.ndarray, top_k: int | None = None) -> MatchResult:
-        """Score pre-embedded passages (the second half of :meth:`match`)."""
-        with _BLAS.limit(limits=1, user_api="blas"):
-            return self._score(passages, vectors, top_k)
-
-    def _score(self, passages: list[Passage], vectors: np.ndarray, top_k: int | None) -> MatchResult:
-        cfg = self.scoring
+    def _similarities(self, vectors: np.ndarray) -> _Similarities:
         roles = self._candidate_roles(vectors)
         lengths = self._ends[roles] - self._starts[roles]
         starts = np.r_[0, np.cumsum(lengths)[:-1]]
@@ -165,136 +182,71 @@ class Matcher:
         else:  # rows of the candidate roles only, still grouped by role
             rows = np.concatenate([np.arange(self._starts[r], self._ends[r]) for r in roles])
             sims = self.index.vectors[rows] @ vectors.T  # (S_candidates, P)
-        best = best_per_role(sims, starts)  # (R_candidates, P)
-        kinds = np.array([p.kind for p in passages])
-        has_exp, has_int = (kinds == "experience").any(), (kinds == "interest").any()
-        fit = fit_from_best(best, cfg)
-        exp = fit_from_best(best, cfg, kinds == "experience")
-        interest = fit_from_best(best, cfg, kinds == "interest")
+        return _Similarities(roles, rows, sims, starts, lengths)
 
-        offered = roles < self._n_offered
-        # The bar an offered role must clear: the global threshold, and any adjacent (not offered)
-        # role the text reads closer to.
+    def score(self, passages: list[Passage], vectors: np.ndarray, top_k: int | None = None) -> MatchResult:
+        """Score pre-embedded passages (the second half of :meth:`match`)."""
+        with _BLAS.limit(limits=1, user_api="blas"):
+            return self._score(passages, vectors, top_k)
+
+    def _bar(self, fit: np.ndarray, offered: np.ndarray, roles: np.ndarray) -> tuple[float, Role | None]:
+        """The fit an offered role must clear: the global threshold, and any adjacent (not offered)
+        role the text reads closer to, which is returned too."""
+        cfg = self.scoring
         bar, outside = cfg.threshold, None
         if (~offered).any():
             j = int(np.argmax(np.where(offered, -np.inf, fit)))
             if fit[j] + cfg.adjacent_margin > bar:
                 bar, outside = float(fit[j] + cfg.adjacent_margin), self._all_roles[roles[j]]
+        return bar, outside
 
-        def calibrated(v: np.ndarray) -> np.ndarray:
-            return sigmoid((v - bar) / cfg.temperature)
-
-        scores = np.where(offered, calibrated(fit), -1.0)
+    def _ranking(self, scores: np.ndarray, offered: np.ndarray, sim: _Similarities, best: np.ndarray,
+                 top_k: int | None) -> np.ndarray:
+        """The offered candidates, best first, cut to ``top_k``."""
         # Exact ties: roles that share the very statement that matched best (one job title in several
         # O*NET occupations: a sixth of title queries there). The role whose runner-up statements match
         # better goes first, not whichever the catalog lists first; no score changes.
         offered_scores = scores[offered]
         if len(np.unique(offered_scores)) < len(offered_scores):  # only then is the extra pass needed
-            runner_up = fit_from_best(_runner_up_per_role(sims, starts, best), cfg)
+            runner_up = fit_from_best(runner_up_per_role(sim.sims, sim.starts, best), self.scoring)
             order = np.lexsort((-runner_up, -scores))[: int(offered.sum())]
         else:
             order = np.argsort(-scores, kind="stable")[: int(offered.sum())]
         if top_k is None and self._n_offered > 20:
             top_k = DEFAULT_TOP_K_LARGE
-        if top_k is not None:
-            order = order[:top_k]
-        results = []
+        return order if top_k is None else order[:top_k]
+
+    def _score(self, passages: list[Passage], vectors: np.ndarray, top_k: int | None) -> MatchResult:
+        cfg = self.scoring
+        sim = self._similarities(vectors)
+        best = best_per_role(sim.sims, sim.starts)  # (R_candidates, P)
+        kinds = np.array([p.kind for p in passages])
+        has_exp, has_int = (kinds == "experience").any(), (kinds == "interest").any()
+        fit = fit_from_best(best, cfg)
+        exp = fit_from_best(best, cfg, kinds == "experience")
+        interest = fit_from_best(best, cfg, kinds == "interest")
+        offered = sim.roles < self._n_offered
+        bar, outside = self._bar(fit, offered, sim.roles)
+
+        def calibrated(v: np.ndarray) -> np.ndarray:
+            return sigmoid((v - bar) / cfg.temperature)
+
+        scores = np.where(offered, calibrated(fit), -1.0)
+        order = self._ranking(scores, offered, sim, best, top_k)
+        results: list[RoleResult] = []
         for i in order:
-            local = slice(starts[i], starts[i] + lengths[i])
-            results.append(self._role_result(
-                int(roles[i]), rows[local], sims[local], passages, float(scores[i]),
+            rows, sims = sim.part(i)
+            results.append(self._explain.role_result(
+                self._all_roles[int(sim.roles[i])], rows, sims, passages, float(scores[i]),
                 float(calibrated(exp[i])) if has_exp else None,
                 float(calibrated(interest[i])) if has_int else None))
-        best_fit = results[0].role_id if results and results[0].score >= 0.5 else None
+        best_fit = results[0].role_id if results and results[0].score >= cfg.fit_line else None
         contrast = None
         if len(order) >= 2:
-            contrast = self._contrast(best[order[0]], best[order[1]], results[0], results[1], passages,
-                                      sims, starts, lengths, order, rows)
+            contrast = self._explain.contrast(results[0], results[1], best[order[0]] - best[order[1]],
+                                              sim.part(order[0]), sim.part(order[1]), passages)
         reads_like = {"role_id": outside.id, "title": outside.title} if best_fit is None and outside else None
         return MatchResult(best_fit=best_fit, results=tuple(results),
                            catalog={"name": self.catalog.name, "hash": self.catalog.hash},
-                           model=self.embedder.name, passages=len(passages), threshold=0.5,
+                           model=self.embedder.name, passages=len(passages), threshold=cfg.fit_line,
                            contrast=contrast, reads_like=reads_like)
-
-    def _pairs(self, rows: np.ndarray, sims: np.ndarray, passages: list[Passage], limit: int,
-               floor: float) -> list[Evidence]:
-        """Best statement↔passage pairs, each passage and statement used once."""
-        flat = np.argsort(-sims, axis=None)
-        used_s, used_p, out = set(), set(), []
-        for f in flat:
-            s, p = divmod(int(f), sims.shape[1])
-            if sims[s, p] < floor or len(out) >= limit:
-                break
-            if s in used_s or p in used_p:
-                continue
-            used_s.add(s)
-            used_p.add(p)
-            st, ps = self.index.statements[rows[s]], passages[p]
-            out.append(Evidence(st.text, st.section, ps.text, ps.start, ps.end, float(sims[s, p]), ps.kind))
-        return out
-
-    def _role_result(self, role_index: int, rows: np.ndarray, sims: np.ndarray, passages: list[Passage],
-                     score: float, exp: float, interest: float) -> RoleResult:
-        cfg = self.scoring
-        role = self._all_roles[role_index]
-        evidence = self._pairs(rows, sims, passages, cfg.max_evidence, cfg.evidence_floor)
-        coverage = sims.max(axis=1) if sims.shape[1] else np.zeros(len(rows))
-        gap_rows = [(coverage[i], rows[i]) for i in range(len(rows))
-                    if self._gap_mask[rows[i]] and coverage[i] < cfg.gap_floor]
-        gap_rows.sort(key=lambda t: -self._distinct[t[1]])  # the most role-specific first
-        gaps = tuple(self.index.statements[r].text for _, r in gap_rows[:cfg.max_gaps])
-        return RoleResult(role.id, role.title, score, exp, interest, tuple(evidence), gaps)
-
-    def _contrast(self, best_top, best_second, top: RoleResult, second: RoleResult, passages, sims,
-                  starts, lengths, order, rows) -> Contrast:
-        """Passages that favour the top role over the runner-up, and the other way round."""
-        margin = best_top - best_second
-        def pick(role_pos: int, sign: float) -> tuple[Evidence, ...]:
-            chosen = np.flatnonzero(sign * margin > 0.02)
-            chosen = chosen[np.argsort(-sign * margin[chosen])][:3]
-            local = slice(starts[role_pos], starts[role_pos] + lengths[role_pos])
-            sub = sims[local][:, chosen]
-            ev = self._pairs(rows[local], sub, [passages[c] for c in chosen], 3, self.scoring.evidence_floor)
-            return tuple(ev)
-        return Contrast(top.role_id, second.role_id, pick(order[0], 1.0), pick(order[1], -1.0))
-
-
-def _runner_up_per_role(sims: np.ndarray, starts: np.ndarray, best: np.ndarray) -> np.ndarray:
-    """``(R, P)``: per role and passage, the best similarity *below* the role's best (−inf if none)."""
-    lengths = np.diff(np.r_[starts, len(sims)])
-    below = np.where(sims < np.repeat(best, lengths, axis=0), sims, -np.inf)
-    return best_per_role(below, starts)
-
-
-def _one_line_query(text: str) -> list[Passage]:
-    """A bare job title ("Registered Nurse") is the whole question, though the segmenter drops it as a
-    heading; one short line is kept as one passage. Contact details alone still count as no text."""
-    line = text.strip()
-    if not line or len(line) > 200 or "\n" in line or "\r" in line or not WORD.search(line) \
-            or any(p.search(line) for p in (EMAIL, URL, PHONE)):
-        return []
-    start = text.index(line)
-    return [Passage(line, start, start + len(line), "interest" if INTEREST.search(line) else "experience")]
-
-
-def check_top_k(top_k: int | None, limit: int) -> int | None:
-    """The one rule for how many roles a caller may ask for: ``None`` (the default: all of them, or
-    the best ten of a catalog of more than 20) or a whole number from 1 to ``limit``
-    (``MATCHER_MAX_TOP_K``). Edges may call it early, before loading or queueing, to fail fast."""
-    if top_k is None:
-        return None
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= limit:
-        raise InputError(f"top_k must be at least 1 and less than or equal to {limit} (MATCHER_MAX_TOP_K), "
-                         f"got {top_k!r}", code="invalid_request")
-    return top_k
-
-
-def resolve_catalog(settings: Settings, catalog: str | Path | None) -> Catalog:
-    """A catalog by name (a folder, ``.csv`` or ``.jsonl`` under ``corpus_dir``) or by path."""
-    name = str(catalog or settings.catalog)
-    if "/" not in name and "\\" not in name:  # a bare name: look in the corpus folder first
-        for candidate in (settings.corpus_dir / name, settings.corpus_dir / f"{name}.csv",
-                          settings.corpus_dir / f"{name}.jsonl"):
-            if candidate.exists():
-                return load_catalog(candidate)
-    return load_catalog(Path(name))

@@ -40,13 +40,13 @@ class CatalogError(MatcherError):
     code = "catalog_error"
 
 
-class IndexError_(MatcherError):
+class BuiltIndexError(MatcherError):
     """A built index is corrupt or was built for another model/catalog."""
 
     code = "index_error"
 
 
-class NonFiniteScore(IndexError_):
+class NonFiniteScore(BuiltIndexError):
     """A NaN or infinite number reached a result: a damaged index or model, never the client's fault."""
 
     code = "non_finite_score"

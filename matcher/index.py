@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,7 +28,8 @@ import numpy as np
 
 from .catalog import Catalog, Statement
 from .embed import Embedder
-from .errors import IndexError_
+from .errors import BuiltIndexError
+from .files import atomic_write, utc_timestamp
 from .version import __version__
 
 log = logging.getLogger("matcher")
@@ -64,19 +63,6 @@ def index_dir_for(index_root: Path, catalog_name: str, backend: str = "torch") -
     return Path(index_root) / (catalog_name if backend == "torch" else f"{catalog_name}.{backend}")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -88,7 +74,7 @@ def _manifest_checksum(manifest: dict) -> str:
     return _sha256(json.dumps(body, sort_keys=True, ensure_ascii=True).encode("ascii"))
 
 
-class DamagedIndex(IndexError_):
+class DamagedIndex(BuiltIndexError):
     """A file of a built index does not match its manifest (or cannot be read): rebuild it."""
 
 
@@ -111,7 +97,7 @@ def build_index(catalog: Catalog, embedder: Embedder, index_root: Path, backend:
     statements = tuple(catalog.statements)
     vectors = embedder.embed([s.text for s in statements])
     if vectors.shape != (len(statements), embedder.dimension):
-        raise IndexError_(f"embedder returned shape {vectors.shape}, expected "
+        raise BuiltIndexError(f"embedder returned shape {vectors.shape}, expected "
                           f"({len(statements)}, {embedder.dimension})")
     index, kind = _make_faiss(vectors)
     out = index_dir_for(index_root, catalog.name, backend)
@@ -121,8 +107,8 @@ def build_index(catalog: Catalog, embedder: Embedder, index_root: Path, backend:
     vec_bytes = faiss.serialize_index(index).tobytes()
     rows_bytes = "".join(json.dumps({"role_id": s.role_id, "section": s.section, "text": s.text},
                                     ensure_ascii=False) + "\n" for s in statements).encode("utf-8")
-    _atomic_write(out / vec_name, vec_bytes)
-    _atomic_write(out / rows_name, rows_bytes)
+    atomic_write(out / vec_name, vec_bytes)
+    atomic_write(out / rows_name, rows_bytes)
     manifest = {
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
@@ -136,13 +122,13 @@ def build_index(catalog: Catalog, embedder: Embedder, index_root: Path, backend:
         "index_type": kind,
         "roles": len(catalog.roles),
         "statements": len(statements),
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "built_at": utc_timestamp(),
         "build_seconds": round(time.time() - started, 2),
         "files": {"vectors": vec_name, "statements": rows_name},
         "sha256": {vec_name: _sha256(vec_bytes), rows_name: _sha256(rows_bytes)},
     }
     manifest["checksum"] = _manifest_checksum(manifest)
-    _atomic_write(out / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
     _remove_old_builds(out, keep={vec_name, rows_name})
     return BuiltIndex(catalog, statements, vectors, index, manifest)
 
@@ -184,7 +170,7 @@ def load_index(catalog: Catalog, embedder: Embedder, index_root: Path, *, backen
 
     def rebuild_or_refuse(reason: str) -> BuiltIndex:
         if not auto_rebuild:
-            raise IndexError_(f"index for {catalog.name!r} in {folder} is {reason}; {rebuild_hint}")
+            raise BuiltIndexError(f"index for {catalog.name!r} in {folder} is {reason}; {rebuild_hint}")
         log.warning("index for catalog %r is %s: rebuilding it in %s", catalog.name, reason, folder)
         return build_index(catalog, embedder, index_root, backend)
 
@@ -195,7 +181,7 @@ def load_index(catalog: Catalog, embedder: Embedder, index_root: Path, *, backen
     if manifest is None:
         return rebuild_or_refuse("missing")
     if manifest.get("model") != embedder.name or manifest.get("dimension") != embedder.dimension:
-        raise IndexError_(
+        raise BuiltIndexError(
             f"{folder} was built with model {manifest.get('model')!r} ({manifest.get('dimension')} dims) "
             f"but the matcher is set to {embedder.name!r} ({embedder.dimension} dims); {rebuild_hint}, "
             "or set MATCHER_MODEL back")

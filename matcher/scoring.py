@@ -36,8 +36,15 @@ class ScoringConfig:
     # An offered role must beat the closest adjacent role's fit by this much to count as a fit.
     adjacent_margin: float = -0.015  # chosen on eval/dev.jsonl (none→null vs in-scope→null)
 
+    @property
+    def fit_line(self) -> float:
+        """The "no good fit" line on the score scale: a fit exactly on the bar scores sigmoid(0) = 0.5,
+        whatever the threshold and temperature (a role at or above it is a fit)."""
+        return float(sigmoid(0.0))
+
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray:
+    """The logistic function, in float64."""
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
@@ -59,3 +66,11 @@ def fit_from_best(best: np.ndarray, cfg: ScoringConfig, mask: np.ndarray | None 
     k = min(k, n)
     top = -np.partition(-best, k - 1, axis=1)[:, :k]
     return top.mean(axis=1)
+
+
+def runner_up_per_role(sims: np.ndarray, starts: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """``(R, P)``: per role and passage, the best similarity *below* the role's best (−inf if none);
+    it breaks exact ties between roles that share the statement that matched best."""
+    lengths = np.diff(np.r_[starts, len(sims)])
+    below = np.where(sims < np.repeat(best, lengths, axis=0), sims, -np.inf)
+    return best_per_role(below, starts)

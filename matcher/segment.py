@@ -152,3 +152,14 @@ def split_passages(text: str) -> list[Passage]:
             kind = "interest" if interest_section or INTEREST.search(clean) else "experience"
             passages.append(Passage(clean, s2, e2, kind))
     return passages
+
+
+def one_line_query(text: str) -> list[Passage]:
+    """A bare job title ("Registered Nurse") is the whole question, though :func:`split_passages` drops
+    it as a heading; one short line is kept as one passage. Contact details alone still count as no text."""
+    line = text.strip()
+    if not line or len(line) > 200 or "\n" in line or "\r" in line or not WORD.search(line) \
+            or any(p.search(line) for p in (EMAIL, URL, PHONE)):
+        return []
+    start = text.index(line)
+    return [Passage(line, start, start + len(line), "interest" if INTEREST.search(line) else "experience")]

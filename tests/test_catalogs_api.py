@@ -7,8 +7,9 @@ from dataclasses import replace
 import pytest
 from fastapi.testclient import TestClient
 
+from matcher.catalog import discover_catalogs
 from matcher.serve.app import create_app
-from matcher.serve.registry import Registry, discover_catalogs
+from matcher.serve.registry import Registry
 
 CAFE = """role_id,title,section,statement
 barista,Barista,responsibilities,Pulls espresso shots and steams milk for coffee drinks

@@ -6,7 +6,7 @@ import pytest
 
 from matcher import index as index_mod
 from matcher.catalog import load_catalog
-from matcher.errors import IndexError_
+from matcher.errors import BuiltIndexError
 from matcher.index import build_index, load_index, read_manifest
 
 
@@ -24,7 +24,7 @@ def test_build_writes_manifest_and_loads_back(catalog_copy, fake_embedder, tmp_p
 
 def test_missing_index_is_built_or_refused(catalog_copy, fake_embedder, tmp_path):
     cat = load_catalog(catalog_copy)
-    with pytest.raises(IndexError_, match="matcher index build"):
+    with pytest.raises(BuiltIndexError, match="matcher index build"):
         load_index(cat, fake_embedder, tmp_path / "idx", auto_rebuild=False)
     assert load_index(cat, fake_embedder, tmp_path / "idx").manifest["corpus_hash"] == cat.hash
 
@@ -34,7 +34,7 @@ def test_stale_index_is_rebuilt_and_says_so(catalog_copy, fake_embedder, tmp_pat
     f = catalog_copy / "ml-pm.yaml"
     f.write_text(f.read_text() + "  - Tunes churn prediction models with the retention team\n")
     cat = load_catalog(catalog_copy)
-    with pytest.raises(IndexError_, match="stale"):
+    with pytest.raises(BuiltIndexError, match="stale"):
         load_index(cat, fake_embedder, tmp_path / "idx", auto_rebuild=False)
     with caplog.at_level(logging.WARNING, logger="matcher"):
         loaded = load_index(cat, fake_embedder, tmp_path / "idx")
@@ -48,7 +48,7 @@ def test_other_model_is_refused(catalog_copy, fake_embedder, tmp_path):
 
     cat = load_catalog(catalog_copy)
     build_index(cat, fake_embedder, tmp_path / "idx")
-    with pytest.raises(IndexError_, match="built with model 'fake-bow-64'"):
+    with pytest.raises(BuiltIndexError, match="built with model 'fake-bow-64'"):
         load_index(cat, FakeEmbedder(32, "other-model"), tmp_path / "idx")
 
 
@@ -73,7 +73,7 @@ def test_damaged_files_are_refused_or_rebuilt_never_used(catalog_copy, fake_embe
     folder = tmp_path / "idx" / "default"
     target = folder / ("manifest.json" if which == "manifest" else good.manifest["files"][which])
     _corrupt(target, how)
-    with pytest.raises(IndexError_, match=r"damaged.*matcher index build"):
+    with pytest.raises(BuiltIndexError, match=r"damaged.*matcher index build"):
         load_index(cat, fake_embedder, tmp_path / "idx", auto_rebuild=False)
     with caplog.at_level(logging.WARNING, logger="matcher"):
         rebuilt = load_index(cat, fake_embedder, tmp_path / "idx")
@@ -88,14 +88,14 @@ def test_crash_mid_build_keeps_the_previous_index(catalog_copy, fake_embedder, t
     cat = load_catalog(catalog_copy)
     build_index(cat, fake_embedder, tmp_path / "idx")
     before = json.loads((tmp_path / "idx" / "default" / "manifest.json").read_text())
-    real_write = index_mod._atomic_write
+    real_write = index_mod.atomic_write
 
     def dying_write(path, data):
         if path.name == "manifest.json":
             raise OSError("disk full")
         real_write(path, data)
 
-    monkeypatch.setattr(index_mod, "_atomic_write", dying_write)
+    monkeypatch.setattr(index_mod, "atomic_write", dying_write)
     with pytest.raises(OSError):
         build_index(cat, fake_embedder, tmp_path / "idx")
     monkeypatch.undo()

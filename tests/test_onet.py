@@ -9,9 +9,9 @@ import pytest
 
 from matcher import Matcher
 from matcher.catalog import load_catalog
-from matcher.errors import CatalogError
 from matcher.catalog.onet import attribution, import_onet, normalise_title, read_onet
 from matcher.catalog.table import read_metadata
+from matcher.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parent.parent
 ONET = ROOT.parent / "shared" / "data" / "onet-29.3"

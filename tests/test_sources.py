@@ -7,8 +7,8 @@ import pytest
 
 from matcher import Matcher
 from matcher.catalog import load_catalog
-from matcher.errors import CatalogError
 from matcher.catalog.table import read_metadata, write_jsonl_catalog
+from matcher.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,10 +6,10 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from ..errors import MatcherError
-from ..settings import Settings
+from ..settings import Settings, add_flags
 from .job import CHUNK_SIZE, BatchOptions, Summary, run
 
 
@@ -23,9 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(sorted at the end) with the evidence for that role")
     p.add_argument("--top-k", type=int, default=None, help="roles per candidate (default: all, at most 10 for "
                    "catalogs of more than 20 roles)")
-    p.add_argument("--catalog", help="catalog name under corpus/ or a path (default: MATCHER_CATALOG)")
-    p.add_argument("--index-dir", help="where built indexes live (default: MATCHER_INDEX_DIR or index/)")
-    p.add_argument("--backend", help="embedding backend: torch, openvino, openvino-int8 (default: MATCHER_BACKEND)")
+    add_flags(p)
     p.add_argument("--id-column", default="id", help="CSV column (or JSON field) holding the id (default: id)")
     p.add_argument("--text-column", default="text", help="CSV column (or JSON field) holding the text "
                    "(default: text)")
@@ -45,18 +43,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus-per-actor", type=float, default=1.0, help="CPUs (and torch threads) per Ray actor")
 
 
-def settings_from_args(args) -> Settings:
-    from dataclasses import replace
-
-    settings = Settings.from_env()
-    changes: dict[str, Any] = {}
-    if getattr(args, "index_dir", None):
-        changes["index_dir"] = Path(args.index_dir)
-    if getattr(args, "backend", None):
-        changes["backend"] = args.backend
-    return replace(settings, **changes).validated() if changes else settings
-
-
 def options_from_args(args) -> BatchOptions:
     return BatchOptions(input=args.input, output=Path(args.output), top_k=args.top_k, role=args.role,
                         catalog=args.catalog, id_column=args.id_column, text_column=args.text_column,
@@ -70,7 +56,7 @@ def run_from_args(args, *, stderr: IO[str] | None = None) -> int:
     stderr = stderr or sys.stderr
     options = options_from_args(args)
     try:
-        summary = run(options, settings_from_args(args), stderr=stderr)
+        summary = run(options, Settings.from_args(args), stderr=stderr)
     except KeyboardInterrupt:
         print(f"score: interrupted; rows written so far are kept in {options.output}; run again with --resume "
               "to finish", file=stderr)

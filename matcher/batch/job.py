@@ -31,7 +31,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from ..core import Matcher, check_top_k, resolve_catalog
+from ..catalog import resolve_catalog
+from ..core import Matcher, check_top_k
 from ..errors import BatchError, UnknownRole
 from ..settings import Settings
 from .engines import Chunk, Engine, LocalEngine

@@ -39,7 +39,7 @@ def import_ray(*, local: bool = False):
         import ray
     except ImportError:
         raise MatcherError("the Ray engine needs Ray, which is not installed: pip install 'role-matcher[ray]' "
-                           "(or pip install 'ray[data]')", code="missing_dependency") from None
+                           "(or pip install ray), or score with --engine local", code="missing_dependency") from None
     return ray
 
 

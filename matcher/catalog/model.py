@@ -1,7 +1,7 @@
-"""The catalog: roles and their statements, loaded from a folder of YAML files and validated.
+"""The catalog's data model: roles and their statements, validated and immutable.
 
-A catalog folder holds one ``<role-id>.yaml`` per role (see ``corpus/default/``). Every statement
-becomes one vector in the index; the sections say what kind of evidence a statement is.
+Every statement becomes one vector in the index; the sections say what kind of evidence a statement
+is. The files a catalog is read from are :mod:`.yaml_files` and :mod:`.table`; :mod:`.load` finds them.
 """
 
 from __future__ import annotations
@@ -10,11 +10,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import CatalogError
 
@@ -23,33 +18,8 @@ SECTIONS = ("responsibilities", "skills", "background", "trajectory", "fits_if")
 # trajectory describe where people come from and go to, not something a résumé must cover.
 GAP_SECTIONS = ("responsibilities", "skills")
 ROLE_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
-
-
-class RoleFile(BaseModel):
-    """The schema of one role file; unknown keys are refused so typos do not vanish silently."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    id: str = Field(pattern=ROLE_ID_PATTERN)
-    kind: Literal["offered", "adjacent"] = "offered"
-    title: str = Field(min_length=1, max_length=200)
-    summary: str = Field(default="", max_length=2000)
-    responsibilities: list[str] = Field(default_factory=list)
-    skills: list[str] = Field(default_factory=list)
-    background: list[str] = Field(default_factory=list)
-    trajectory: list[str] = Field(default_factory=list)
-    fits_if: list[str] = Field(default_factory=list)
-
-    @field_validator(*SECTIONS)
-    @classmethod
-    def _non_empty_statements(cls, value: list[str]) -> list[str]:
-        cleaned = [s.strip() for s in value]
-        for i, s in enumerate(cleaned):
-            if not s:
-                raise ValueError(f"statement {i + 1} is empty")
-            if len(s) > 1000:
-                raise ValueError(f"statement {i + 1} is over 1000 characters")
-        return cleaned
+KINDS = ("offered", "adjacent")
+MAX_LEN = {"title": 200, "summary": 2000, "statement": 1000}  # characters, whatever file a catalog comes from
 
 
 @dataclass(frozen=True)
@@ -145,55 +115,3 @@ class Catalog:
     @property
     def role_ids(self) -> list[str]:
         return [r.id for r in self.roles]
-
-
-def _format_validation_error(path: Path, exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        parts.append(f"field '{loc}': {err['msg']}")
-    return f"{path}: " + "; ".join(parts)
-
-
-def load_role_file(path: Path) -> Role:
-    """Parse and validate one YAML role file; errors name the file, and the line or field."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise CatalogError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CatalogError(f"{path}:{where} invalid YAML ({problem})") from None
-    if not isinstance(data, dict):
-        raise CatalogError(f"{path}: expected a mapping with id, title and statement lists at the top level")
-    try:
-        parsed = RoleFile.model_validate(data)
-    except ValidationError as exc:
-        raise CatalogError(_format_validation_error(path, exc)) from None
-    if parsed.id != path.stem:
-        raise CatalogError(f"{path}: field 'id' is {parsed.id!r} but the file is named {path.name}; "
-                           f"name the file {parsed.id}.yaml")
-    sections = {s: tuple(getattr(parsed, s)) for s in SECTIONS}
-    return Role(parsed.id, parsed.title, parsed.summary, sections, parsed.kind)
-
-
-def load_catalog(path: Path, name: str | None = None) -> Catalog:
-    """Load a catalog from a folder of ``*.yaml`` role files (or a CSV/JSONL file, see sources)."""
-    path = Path(path)
-    if not path.exists():
-        raise CatalogError(f"catalog not found at {path}; create it, or set MATCHER_CORPUS_DIR / --catalog")
-    name = name or (path.name if path.is_dir() else path.stem)
-    if path.is_file():
-        from .table import load_table_catalog  # CSV / JSONL catalogs
-
-        return load_table_catalog(path, name)
-    files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
-    if not files:
-        from .table import load_table_catalog, table_in_folder  # a folder holding catalog.jsonl/.csv
-
-        if (table := table_in_folder(path)) is not None:
-            return load_table_catalog(table, name)
-        raise CatalogError(f"{path}: no role files (*.yaml) found, and no catalog.jsonl or catalog.csv")
-    return Catalog(name, tuple(load_role_file(f) for f in files), source=str(path))

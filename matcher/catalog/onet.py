@@ -7,9 +7,9 @@ Reads the tab-separated files of an O*NET database download and writes one catal
 
 JSONL, not a folder of ~1,000 YAML files: it loads in well under a second (PyYAML's pure-Python
 loader takes seconds for the same text). The attribution is also in the file's metadata line
-(:func:`matcher.sources.read_metadata`), so anything that displays the catalog can show it.
+(:func:`matcher.catalog.read_metadata`), so anything that displays the catalog can show it.
 
-Section mapping (see ``docs/_readme_catalogs.md``):
+Section mapping (see the README's "Catalogs" section):
 
 * Description → ``summary``.
 * Task statements (core, supplemental and untyped) → ``responsibilities``.
@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CatalogError
-from .model import Role
-from .table import MAX_LEN, write_jsonl_catalog
+from .model import MAX_LEN, Role
+from .table import write_jsonl_catalog
+from .yaml_files import role_files
 
 FILES = {
     "occupations": ("occupation_data.txt", ("O*NET-SOC Code", "Title", "Description")),
@@ -165,6 +166,13 @@ def read_onet(src: Path, *, codes: Iterable[str] | None = None, limit: int | Non
         occupations[code].technology = {c: list(dict.fromkeys(e for _, _, e in sorted(ex)))
                                         for c, ex in groups.items()}
 
+    _add_titles(src, occupations)
+    return list(occupations.values())
+
+
+def _add_titles(src: Path, occupations: dict[str, Occupation]) -> None:
+    """Each occupation's titles, most common first: reported titles (those shown in My Next Move
+    first), then alternate titles (named by more sources, shorter first), de-duplicated."""
     ranked: dict[str, list[tuple[tuple, str]]] = {}
     for n, row in _read_tsv(src, *REPORTED, required=False):
         if row["O*NET-SOC Code"] in occupations and row["Reported Job Title"]:
@@ -183,7 +191,6 @@ def read_onet(src: Path, *, codes: Iterable[str] | None = None, limit: int | Non
                 seen.add(norm)
                 out.append(title[:MAX_LEN["statement"]])
         occupations[code].titles = out
-    return list(occupations.values())
 
 
 def title_rows(src: Path) -> list[tuple[str, str, str]]:
@@ -267,7 +274,7 @@ def import_onet(src: Path, out: Path, *, exclude_titles: Iterable[str] | Path | 
         raise CatalogError("max_titles and examples_per_statement must be at least 1")
     if out.exists() and not out.is_dir():
         raise CatalogError(f"{out}: exists and is not a folder; give a folder for the catalog")
-    if out.is_dir() and any(p.suffix in (".yaml", ".yml") for p in out.iterdir()):
+    if out.is_dir() and role_files(out):
         raise CatalogError(f"{out}: already holds YAML role files (a catalog of its own); choose an empty "
                            "or new folder")
     if isinstance(exclude_titles, (str, Path)):

@@ -22,24 +22,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import CatalogError
-from .model import ROLE_ID_PATTERN, SECTIONS, Catalog, Role
+from ..files import atomic_write
+from .model import KINDS, MAX_LEN, ROLE_ID_PATTERN, SECTIONS, Catalog, Role
 
 COLUMNS = ("role_id", "title", "section", "statement")
 OPTIONAL_COLUMNS = ("summary", "kind")
 ROLE_FIELDS = ("title", "summary", "kind")
-KINDS = ("offered", "adjacent")
-SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # a catalog file's format, by its suffix
 # File names a catalog folder may hold instead of YAML role files, in order of preference.
 FOLDER_FILES = ("catalog.jsonl", "catalog.csv")
 METADATA_KEY = "catalog"
-MAX_LEN = {"title": 200, "summary": 2000, "statement": 1000}
 _ROLE_ID = re.compile(ROLE_ID_PATTERN)
 
 
@@ -51,8 +48,13 @@ def table_in_folder(folder: Path) -> Path | None:
     return None
 
 
+def table_format(path: Path) -> str | None:
+    """``csv`` or ``jsonl`` for a catalog file, by its suffix (any case); ``None`` for anything else."""
+    return SUFFIXES.get(Path(path).suffix.lower())
+
+
 def _format_of(path: Path) -> str:
-    fmt = SUFFIXES.get(path.suffix.lower())
+    fmt = table_format(path)
     if fmt is None:
         raise CatalogError(f"{path}: not a catalog file; expected a folder of *.yaml role files, "
                            f"or a {', '.join(SUFFIXES)} file")
@@ -291,13 +293,5 @@ def write_jsonl_catalog(path: Path, roles: Iterable[Role], metadata: dict | None
         for row in role_rows(role):
             n += "statement" in row
             lines.append(json.dumps(row, ensure_ascii=False))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a catalog is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o644)  # a catalog is meant to be read
     return n

@@ -1,5 +1,13 @@
-"""Embedding models behind one seam: ``embed(texts) -> unit vectors``."""
+"""Embedding models behind one seam: ``embed(texts) -> unit vectors``.
 
-from .base import PACKAGED_MODEL, Embedder, SentenceTransformerEmbedder, make_embedder, packaged_model_path
+``base`` is the seam and the packaged model's facts, ``torch`` and ``openvino`` the backends, and
+``factory`` picks one from the settings.
+"""
 
-__all__ = ["PACKAGED_MODEL", "Embedder", "SentenceTransformerEmbedder", "make_embedder", "packaged_model_path"]
+from .base import PACKAGED_MODEL, Embedder, packaged_model_path
+from .factory import make_embedder
+from .openvino import OpenVINOEmbedder
+from .torch import SentenceTransformerEmbedder
+
+__all__ = ["PACKAGED_MODEL", "Embedder", "OpenVINOEmbedder", "SentenceTransformerEmbedder", "make_embedder",
+           "packaged_model_path"]

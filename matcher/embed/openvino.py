@@ -17,17 +17,18 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ..catalog import load_catalog
 from ..errors import SettingsError
-from .base import PACKAGED_MODEL, packaged_model_path
+from ..files import atomic_folder
+from ..settings import default_dir
+from .base import PACKAGED_MODEL, packaged_model_path, quiet_transformers
 
 log = logging.getLogger("matcher")
 MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
@@ -36,11 +37,8 @@ MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
 def _calibration_texts(limit: int = 400) -> list[str]:
     """Sentences for int8 calibration: the default catalog's own statements (project text, kept
     apart from every evaluation set), so no data set has to be downloaded."""
-    from ..catalog import load_catalog
-    from ..settings import _default_dir
-
     try:
-        catalog = load_catalog(_default_dir("corpus") / "default")
+        catalog = load_catalog(default_dir("corpus") / "default")
         texts = [s.text for s in catalog.statements]
     except Exception:  # an installed package without the corpus: fall back to a few generic lines
         texts = []
@@ -79,11 +77,9 @@ def _export(model_dir: str, out: Path, int8: bool) -> None:
 def _export_quietly(model_dir: str, out: Path, int8: bool) -> None:
     import openvino as ov
     import torch
-    import transformers
     from transformers import AutoModel, AutoTokenizer
 
-    transformers.utils.logging.disable_progress_bar()  # a one-time export: no bars or notices on stderr
-    transformers.utils.logging.set_verbosity_error()
+    quiet_transformers()  # a one-time export: no bars or notices on stderr
     started = time.time()
     tok = AutoTokenizer.from_pretrained(model_dir)
     # Eager attention traces to a plain graph; the SDPA path bakes mask shapes into the trace.
@@ -104,16 +100,8 @@ def _export_quietly(model_dir: str, out: Path, int8: bool) -> None:
         batches = [texts[i:i + 8] for i in range(0, len(texts), 8)]
         ov_model = nncf.quantize(ov_model, nncf.Dataset(batches, transform), model_type=nncf.ModelType.TRANSFORMER,
                                  subset_size=len(batches))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
+    with atomic_folder(out) as tmp:
         ov.save_model(ov_model, tmp / "model.xml", compress_to_fp16=False)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.warning("exported %s (%s) to %s in %.1f s", model_dir, "int8" if int8 else "fp32", out,
                 time.time() - started)
 
@@ -147,8 +135,9 @@ class OpenVINOEmbedder:
         try:
             import openvino as ov
         except ImportError:
-            raise SettingsError("the openvino backends need the 'fast' extra: pip install 'role-matcher[fast]' "
-                                "(or set MATCHER_BACKEND=torch)") from None
+            raise SettingsError("the openvino backends need the openvino package, a dependency of role-matcher "
+                                "that is missing here: reinstall role-matcher (or pip install 'openvino>=2025.0'), "
+                                "or set MATCHER_BACKEND=torch") from None
         model_dir = model or packaged_model_path()
         slug = hashlib.sha256(str(Path(model_dir).resolve()).encode()).hexdigest()[:10]
         self.precision = "int8" if int8 else "fp32"
@@ -179,13 +168,3 @@ class OpenVINOEmbedder:
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
             out[idx] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return out
-
-
-def make_fast_embedder(settings):
-    """The embedder for a non-torch backend setting."""
-    if settings.backend in ("openvino", "openvino-int8"):
-        return OpenVINOEmbedder(settings.model, int8=settings.backend == "openvino-int8",
-                                cache_dir=settings.cache_dir, threads=settings.intra_op_threads(),
-                                batch_size=settings.batch_size)
-    raise SettingsError(f"backend {settings.backend!r} is not available in this build; use torch, openvino "
-                        "or openvino-int8")

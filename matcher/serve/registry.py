@@ -1,6 +1,6 @@
 """Several catalogs served side by side, each with its own index, sharing one model.
 
-A :class:`Registry` maps catalog names to loaded :class:`~matcher.matcher.Matcher` objects. A
+A :class:`Registry` maps catalog names to loaded :class:`~matcher.core.Matcher` objects. A
 request takes the matcher it needs once, at its start, and uses only that object, so a reload that
 swaps in a new one is atomic for it: it is answered wholly from the old index or wholly from the
 new one, never a mix. A reload rebuilds the index in a background thread from the catalog files;
@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..core import Matcher, resolve_catalog
+from ..catalog import catalog_metadata, discover_catalogs, resolve_catalog
+from ..core import Matcher
+from ..embed import Embedder, make_embedder
 from ..errors import MatcherError, UnknownCatalog
+from ..files import utc_timestamp
 from ..index import build_index
 from ..settings import Settings
 
@@ -35,7 +37,7 @@ class SharedEmbedder:
     long calls are cut into chunks so a rebuild never holds the model for long.
     """
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
@@ -52,24 +54,6 @@ class SharedEmbedder:
         return np.concatenate(parts)
 
 
-def discover_catalogs(corpus_dir: Path) -> list[str]:
-    """Catalog names under ``corpus_dir``: folders of YAML role files or with a catalog.jsonl/.csv,
-    and single .csv/.jsonl files."""
-    corpus_dir = Path(corpus_dir)
-    if not corpus_dir.is_dir():
-        return []
-    names = []
-    for p in sorted(corpus_dir.iterdir()):
-        if p.name.startswith((".", "_")):
-            continue
-        if p.is_dir() and (any(p.glob("*.yaml")) or any(p.glob("*.yml")) or (p / "catalog.jsonl").exists()
-                           or (p / "catalog.csv").exists()):
-            names.append(p.name)
-        elif p.is_file() and p.suffix in (".csv", ".jsonl"):
-            names.append(p.stem)
-    return names
-
-
 @dataclass(frozen=True)
 class ReloadStatus:
     state: str  # "idle", "running", "done" or "failed"
@@ -80,30 +64,18 @@ class ReloadStatus:
 
 
 def _read_catalog_metadata(source: str) -> dict:
-    """Title/attribution of a catalog: a JSONL catalog's metadata line, or a YAML folder's optional
-    ``_catalog.yaml`` (role loading skips files starting with "_")."""
-    from ..catalog.table import read_metadata
-
-    path = Path(source) if source else None
+    """Title/attribution of a catalog (see :func:`~matcher.catalog.catalog_metadata`); ``{}`` when its
+    files cannot say: a listing never fails on them."""
     try:
-        metadata = read_metadata(path) if path else {}
-        if path and path.is_dir() and (path / "_catalog.yaml").is_file():
-            import yaml
-
-            metadata = {**(yaml.safe_load((path / "_catalog.yaml").read_text(encoding="utf-8")) or {}), **metadata}
+        return catalog_metadata(source) if source else {}
     except (MatcherError, OSError, ValueError):
-        metadata = {}
-    return metadata
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return {}
 
 
 class Registry:
     """Loaded catalogs by name, with atomic swap-in reloads."""
 
-    def __init__(self, settings: Settings, embedder, matchers: dict[str, Matcher], default: str) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, matchers: dict[str, Matcher], default: str) -> None:
         self.settings = settings
         self.embedder = embedder
         self._matchers = dict(matchers)
@@ -113,11 +85,9 @@ class Registry:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, settings: Settings, embedder=None, names: Sequence[str] | None = None) -> Registry:
+    def load(cls, settings: Settings, embedder: Embedder | None = None, names: Sequence[str] | None = None) -> Registry:
         """Load every catalog the settings name (``MATCHER_CATALOGS``), or every one under
         ``corpus_dir``; the default catalog (``MATCHER_CATALOG``) is always among them."""
-        from ..embed import make_embedder
-
         shared = SharedEmbedder(embedder or make_embedder(settings))
         first = Matcher.load(settings, catalog=settings.catalog, embedder=shared)
         matchers = {first.catalog.name: first}
@@ -172,7 +142,7 @@ class Registry:
         with self._lock:
             if self._reloads.get(name, ReloadStatus("idle")).state == "running":
                 return self._reloads[name]
-            self._reloads[name] = ReloadStatus("running", started_at=_now())
+            self._reloads[name] = ReloadStatus("running", started_at=utc_timestamp())
         source = current.catalog.source or name
         thread = threading.Thread(target=self._rebuild, args=(name, source), name=f"reload-{name}", daemon=True)
         thread.start()
@@ -190,8 +160,8 @@ class Registry:
         except Exception as exc:  # any failure leaves the old matcher serving; say why
             message = exc.message if isinstance(exc, MatcherError) else f"{type(exc).__name__}: {exc}"
             log.error("reload of catalog %r failed, still serving the previous index: %s", name, message)
-            self._reloads[name] = ReloadStatus("failed", started, _now(), message)
+            self._reloads[name] = ReloadStatus("failed", started, utc_timestamp(), message)
             return
         self._matchers[name] = fresh  # one reference assignment: the swap is atomic for readers
         log.warning("reloaded catalog %r: %d roles, hash %s", name, len(catalog.roles), catalog.hash)
-        self._reloads[name] = ReloadStatus("done", started, _now(), None, catalog.hash)
+        self._reloads[name] = ReloadStatus("done", started, utc_timestamp(), None, catalog.hash)
