@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+from matcher import Matcher
+from matcher.settings import Settings
+from tests import ROOT
+from tests.fakes import FakeEmbedder
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from fakes import FakeEmbedder
-
-from matcher.settings import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = ROOT / "corpus" / "default"
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture
@@ -32,6 +29,12 @@ def settings(tmp_path) -> Settings:
     """Settings that write indexes into a temporary folder, never into the checkout."""
     return replace(Settings(), corpus_dir=ROOT / "corpus", index_dir=tmp_path / "index",
                    cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture
+def matcher(settings, fake_embedder) -> Matcher:
+    """A Matcher on the default catalog with the fake embedder (no model), its index in tmp_path."""
+    return Matcher.load(settings, embedder=fake_embedder)
 
 
 @pytest.fixture
@@ -53,7 +56,5 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_matcher(real_embedder, tmp_path_factory):
     """A Matcher on the default catalog with the real model and a fresh index."""
-    from matcher import Matcher
-
     s = replace(Settings(), backend="torch", corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("index"))
     return Matcher.load(s, embedder=real_embedder)

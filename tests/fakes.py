@@ -32,3 +32,32 @@ class FakeEmbedder:
             if not norm:
                 out[i, 0] = 1.0
         return out
+
+
+class FakeEngine:
+    """A batch engine with no model: every text gets a canned result document, so a job's reading,
+    chunking, writing and resuming run in unit tests without loading anything. It keeps the work
+    items of every chunk it was given (``chunks``) so tests can check what crossed the seam."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.chunks: list[list] = []
+
+    def map(self, chunks, top_k):
+        for token, items in chunks:
+            self.chunks.append(list(items))
+            yield token, [self.document(item) for item in items]
+
+    @staticmethod
+    def document(item) -> dict:
+        if item.error is not None:
+            return {"error": {"code": item.error.code, "message": item.error.message}}
+        text = item.text if item.content is None else item.content.decode("utf-8", "replace")
+        score = round(min(1.0, len(text) / 200), 4)
+        role = {"role_id": "ai-pm", "title": "AI Product Manager", "score": score, "experience": None,
+                "interest": None, "evidence": [], "gaps": []}
+        return {"best_fit": "ai-pm" if score >= 0.5 else None, "results": [role]}
+
+    def close(self) -> None:
+        pass

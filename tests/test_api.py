@@ -13,19 +13,18 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
-from documents import docx_bytes, pdf_bytes
-from fakes import FakeEmbedder
 from fastapi.testclient import TestClient
 
 from matcher import Matcher
 from matcher.serve.app import create_app
 from matcher.settings import Settings
+from tests import ROOT
+from tests.documents import docx_bytes, pdf_bytes
+from tests.fakes import FakeEmbedder
 
-ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_TEXT = (ROOT / "examples" / "platform-pm.txt").read_text(encoding="utf-8")
 SECRET = "Quokkaville-Zanzibar-4417"  # a marker that must never reach a log
 SECRET_TEXT = (f"{SECRET} built the internal Python SDK and client libraries that product teams use to call "
@@ -125,6 +124,7 @@ def test_roles_and_unknown_role(client, fake_matcher):
     body = client.get("/v1/roles").json()
     assert body["catalog"]["name"] == "default"
     assert [r["id"] for r in body["roles"]] == fake_matcher.catalog.role_ids
+    assert fake_matcher.catalog.roles
     for role in fake_matcher.catalog.roles:
         assert client.get(f"/v1/roles/{role.id}").json() == role.to_dict()
     message = error_of(client.get("/v1/roles/astronaut"), 404, "unknown_role")
@@ -166,6 +166,7 @@ def test_match_returns_the_core_document_unchanged(client, fake_matcher):
 def test_offsets_count_code_points(client):
     text = "😀 Ünïcode first line. " + SECRET_TEXT
     doc = client.post("/v1/match", json={"text": text}).json()
+    assert doc["results"][0]["evidence"]
     for ev in doc["results"][0]["evidence"]:
         assert text[ev["start"]:ev["end"]] == ev["resume_passage"]
 
@@ -243,6 +244,7 @@ def test_upload_each_type(client, name, make):
     doc = response.json()
     assert len(doc["results"]) == 3 and doc["file"]["name"] == name
     assert SECRET in doc["text"]
+    assert doc["results"][0]["evidence"]
     for ev in doc["results"][0]["evidence"]:
         assert doc["text"][ev["start"]:ev["end"]] == ev["resume_passage"]
 
@@ -479,6 +481,7 @@ def test_real_model_text_and_file(real_matcher):
         assert doc["best_fit"] == "platform-pm"
         filed = upload(c, "priya.docx", docx_bytes(PLATFORM_TEXT.splitlines())).json()
         assert filed["best_fit"] == "platform-pm" and filed["file"]["type"] == "docx"
+        assert filed["results"][0]["evidence"]
         for ev in filed["results"][0]["evidence"]:
             assert filed["text"][ev["start"]:ev["end"]] == ev["resume_passage"]
         nurse = (ROOT / "examples" / "nurse.txt").read_text(encoding="utf-8")

@@ -1,7 +1,6 @@
 """The fast backends against the fp32 torch reference, with the real model."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,9 +8,9 @@ import pytest
 from matcher.embed.openvino import OpenVINOEmbedder
 from matcher.evaluate import guard, load_items, run_matcher
 from matcher.settings import Settings
+from tests import ROOT
 
 pytestmark = pytest.mark.model
-ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = ["Owned the fraud detection model roadmap and its precision/recall trade-offs.",
              "Built Looker dashboards and dbt models for the finance team.",
              "I want to move into platform product management.",

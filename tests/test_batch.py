@@ -16,13 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from documents import docx_bytes, pdf_bytes
 
 from matcher import Matcher
 from matcher.batch import BatchError, BatchOptions, LocalEngine, job_path, partial_path, run, run_from_args
 from matcher.errors import MatcherError
+from tests import ROOT
+from tests.documents import docx_bytes, pdf_bytes
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "Zebulon Quaxworth"  # a name that must never reach stderr
 
 TEXTS = [
@@ -44,11 +44,6 @@ def candidates(n: int) -> list[dict]:
 def write_jsonl(path: Path, rows: list) -> Path:
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def matcher(settings, fake_embedder):
-    return Matcher.load(settings, embedder=fake_embedder)
 
 
 def score(matcher, settings, input, output, **kw):
@@ -230,6 +225,7 @@ def test_role_view_sorted_best_first_with_evidence(matcher, settings, tmp_path, 
         assert [g.get("rank") for g in got] == [*range(1, 9), None]
         first = got[0]
         assert first == {"id": order[0], "rank": 1, **expected[order[0]][0], "best_fit": expected[order[0]][1]}
+        assert first["evidence"]
         assert all(ev["role_statement"] for ev in first["evidence"])
         assert got[-1]["error"]["code"] == "empty_input"
     else:
@@ -427,3 +423,51 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(real_embedder, tmp_path
         stderr=io.StringIO())
     assert [o["id"] for o in read_jsonl(out)] == [r["id"] for r in rows]
     assert out.read_bytes() == ref.read_bytes()
+
+
+# -- the engine seam, without the model --------------------------------------------------------------
+
+
+def test_a_job_runs_on_a_fake_engine_without_the_model(settings, tmp_path):
+    """Typed work items in, documents out, rows in input order; nothing loads a model."""
+    from matcher.batch import WorkItem
+    from tests.fakes import FakeEngine
+
+    src = write_jsonl(tmp_path / "in.jsonl", [*candidates(5), {"id": "no-text"}, "{not json"])
+    engine = FakeEngine()
+    summary = run(BatchOptions(str(src), tmp_path / "out.csv", chunk_size=3), settings, engine=engine,
+                  stderr=io.StringIO())
+    assert (summary.total, summary.failed) == (7, 2)
+    assert [len(chunk) for chunk in engine.chunks] == [3, 3, 1]
+    items = [item for chunk in engine.chunks for item in chunk]
+    assert items and all(isinstance(item, WorkItem) for item in items)
+    assert [item.text for item in items[:5]] == [c["text"] for c in candidates(5)]
+    assert [item.error.code for item in items[5:]] == ["missing_text", "bad_json"]
+    rows = read_csv(tmp_path / "out.csv")
+    assert [r["id"] for r in rows] == ["c000", "c001", "c002", "c003", "c004", "no-text", ""]
+
+
+def test_a_fake_engine_gets_files_as_bytes(settings, tmp_path):
+    from tests.fakes import FakeEngine
+
+    folder = tmp_path / "cvs"
+    (folder / "team").mkdir(parents=True)
+    (folder / "a.txt").write_text(TEXTS[0], encoding="utf-8")
+    (folder / "team" / "b.md").write_text(TEXTS[1], encoding="utf-8")
+    engine = FakeEngine()
+    run(BatchOptions(str(folder), tmp_path / "out.jsonl"), settings, engine=engine, stderr=io.StringIO())
+    items = [item for chunk in engine.chunks for item in chunk]
+    assert [(item.name, item.content) for item in items] == [("a.txt", TEXTS[0].encode()),
+                                                              ("b.md", TEXTS[1].encode())]
+    assert [o["id"] for o in read_jsonl(tmp_path / "out.jsonl")] == ["a.txt", "team/b.md"]
+
+
+def test_top_k_out_of_range_stops_the_job_before_it_starts(settings, tmp_path):
+    from matcher.errors import InputError
+    from tests.fakes import FakeEngine
+
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(2))
+    for bad in (0, settings.max_top_k + 1):
+        with pytest.raises(InputError, match="top_k"):
+            run(BatchOptions(str(src), tmp_path / "out.jsonl", top_k=bad), settings, engine=FakeEngine())
+    assert not (tmp_path / "out.jsonl").exists()

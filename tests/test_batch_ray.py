@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,8 @@ from matcher import Matcher  # noqa: E402
 from matcher.batch import BatchOptions, run  # noqa: E402
 from matcher.batch.ray_engine import RayEngine  # noqa: E402
 from matcher.settings import Settings  # noqa: E402
+from tests import ROOT  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.model
 
 

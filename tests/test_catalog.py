@@ -1,11 +1,9 @@
-from pathlib import Path
 
 import pytest
 
 from matcher.catalog import SECTIONS, load_catalog
 from matcher.errors import CatalogError
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 
 def test_default_catalog_has_the_four_rich_roles():

@@ -120,6 +120,7 @@ def test_reload_under_concurrent_requests_is_atomic(client, corpus):
     assert after != before and not errors
     # Every answer came wholly from the old index or wholly from the new one.
     old_roles, new_roles = frozenset({"barista", "pastry-chef"}), frozenset({"barista", "pastry-chef", "manager"})
+    assert seen
     assert {h for h, _ in seen} <= {before, after}
     for h, roles in seen:
         assert roles == (old_roles if h == before else new_roles)

@@ -4,11 +4,11 @@ import io
 import zipfile
 
 import pytest
-from documents import docx_bytes, pdf_bytes
 
 from matcher.errors import InputError, UnsupportedFileType
 from matcher.extract import MAX_DOCX_UNCOMPRESSED, extract_text, sniff
 from matcher.text import check_text
+from tests.documents import docx_bytes, pdf_bytes
 
 
 def test_pdf_docx_and_text_are_read():

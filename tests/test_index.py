@@ -44,7 +44,7 @@ def test_stale_index_is_rebuilt_and_says_so(catalog_copy, fake_embedder, tmp_pat
 
 
 def test_other_model_is_refused(catalog_copy, fake_embedder, tmp_path):
-    from fakes import FakeEmbedder
+    from tests.fakes import FakeEmbedder
 
     cat = load_catalog(catalog_copy)
     build_index(cat, fake_embedder, tmp_path / "idx")

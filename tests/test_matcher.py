@@ -2,18 +2,12 @@ import json
 
 import pytest
 
-from matcher import Matcher
 from matcher.errors import InputError, InputTooLarge
 from matcher.result import MatchResult
 
 PLATFORM = """Built the internal SDK and client libraries that product teams use to call hosted models.
 Planned deprecation timelines and migration paths for the older model serving APIs.
 Tracked developer experience metrics such as onboarding time for internal engineers."""
-
-
-@pytest.fixture
-def matcher(settings, fake_embedder):
-    return Matcher.load(settings, embedder=fake_embedder)
 
 
 def test_result_document_shape(matcher):
@@ -75,3 +69,18 @@ def test_to_dict_matches_the_dataclass_fields(matcher):
     assert set(doc["results"][0]) == {f.name for f in fields(RoleResult)}
     assert set(doc["results"][0]["evidence"][0]) == {f.name for f in fields(Evidence)}
     assert json.loads(json.dumps(doc)) == doc
+
+
+def test_the_core_owns_top_k(matcher):
+    """Below 1 or above MATCHER_MAX_TOP_K is an InputError from the core, whatever the edge."""
+    for bad in (0, -1, matcher.settings.max_top_k + 1, True, "2"):
+        with pytest.raises(InputError, match="top_k"):
+            matcher.match(PLATFORM, top_k=bad)
+        with pytest.raises(InputError, match="top_k"):
+            matcher.match_many([PLATFORM], top_k=bad)
+    assert len(matcher.match(PLATFORM, top_k=matcher.settings.max_top_k).results) == 4
+
+
+def test_the_fit_line_is_the_scoring_config_s(matcher):
+    result = matcher.match(PLATFORM)
+    assert result.threshold == matcher.scoring.fit_line == 0.5

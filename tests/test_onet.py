@@ -12,8 +12,8 @@ from matcher.catalog import load_catalog
 from matcher.catalog.onet import attribution, import_onet, normalise_title, read_onet
 from matcher.catalog.table import read_metadata
 from matcher.errors import CatalogError
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ONET = ROOT.parent / "shared" / "data" / "onet-29.3"
 ATTRIBUTION = ("O*NET 29.3 Database by the U.S. Department of Labor, Employment and Training Administration "
                "(USDOL/ETA), used under the CC BY 4.0 licence. O*NET® is a trademark of USDOL/ETA.")

@@ -1,13 +1,12 @@
 """End-to-end behaviour with the real model on the default catalog."""
 
-from pathlib import Path
 
 import pytest
 
 from matcher.evaluate import evaluate
+from tests import ROOT
 
 pytestmark = pytest.mark.model
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_clear_platform_resume_ranks_platform_first_with_evidence(real_matcher):
@@ -26,6 +25,7 @@ def test_clear_platform_resume_ranks_platform_first_with_evidence(real_matcher):
 def test_off_domain_resume_gets_no_fit(real_matcher):
     result = real_matcher.match((ROOT / "examples" / "nurse.txt").read_text())
     assert result.best_fit is None
+    assert result.results
     assert all(r.score < 0.5 for r in result.results)
 
 
@@ -68,5 +68,6 @@ def test_catalog_check_finds_shared_statements(real_matcher):
     report = check_catalog(real_matcher.index)
     assert set(report.confusion) >= {"ai-pm", "ml-pm", "data-pm", "platform-pm"}
     # Every reported shared pair really is two roles saying nearly the same thing.
+    assert report.shared
     for cosine, role_a, _, role_b, _ in report.shared:
         assert cosine >= 0.85 and role_a != role_b

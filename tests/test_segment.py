@@ -16,7 +16,9 @@ I want to move into platform product management next.
 
 
 def test_offsets_point_into_the_original_text():
-    for p in split_passages(RESUME):
+    passages = split_passages(RESUME)
+    assert passages
+    for p in passages:
         assert RESUME[p.start:p.end] == p.text
 
 

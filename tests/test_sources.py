@@ -9,8 +9,7 @@ from matcher import Matcher
 from matcher.catalog import load_catalog
 from matcher.catalog.table import read_metadata, write_jsonl_catalog
 from matcher.errors import CatalogError
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 CSV = """role_id,title,section,statement,summary,kind
 nurse,Registered Nurse,summary,"Cares for patients in hospitals, clinics and homes.",,
@@ -172,3 +171,19 @@ def test_not_utf8_and_unknown_type(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CatalogError, match=r"no role files.*catalog\.jsonl"):
         load_catalog(tmp_path / "empty")
+
+
+def test_where_catalogs_live_is_one_rule(tmp_path, settings):
+    """Discovery and lookup by name accept the same files: .ndjson too; a folder holding only
+    _catalog.yaml (metadata, not a role file) is no catalog."""
+    from dataclasses import replace
+
+    from matcher.catalog import discover_catalogs, resolve_catalog
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_jsonl(corpus / "clinic.ndjson", JSONL_ROWS)
+    (corpus / "meta-only").mkdir()
+    (corpus / "meta-only" / "_catalog.yaml").write_text("title: not a catalog\n", encoding="utf-8")
+    assert discover_catalogs(corpus) == ["clinic"]
+    assert resolve_catalog(replace(settings, corpus_dir=corpus), "clinic").role_ids == ["nurse", "baker"]

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 TEXT = "Product manager for our internal model serving platform: SDKs, quotas, docs and migrations."
 
 pytestmark = pytest.mark.model

@@ -10,7 +10,8 @@ import time
 
 import httpx
 import pytest
-from documents import aes_encrypted_pdf, docx_bomb, docx_bytes, flate_bomb_pdf
+
+from tests.documents import aes_encrypted_pdf, docx_bomb, docx_bytes, flate_bomb_pdf
 
 from .conftest import ADMIN_KEY
 
