@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from ..errors import BatchError, error_body
 from ..files import atomic_file
-from .records import JSONL_SUFFIXES
+from .records import file_format
 
 CSV_HEADER = ["id", "rank", "role_id", "title", "score", "best_fit", "error"]
 ROLE_CSV_HEADER = ["id", "rank", "role_id", "title", "score", "best_fit", "evidence", "error"]
@@ -27,11 +27,9 @@ ROLE_EVIDENCE_IN_CSV = 3
 
 def output_format(path: Path) -> str:
     """``jsonl`` or ``csv`` from OUTPUT's extension."""
-    suffix = path.suffix.lower()
-    if suffix in JSONL_SUFFIXES:
-        return "jsonl"
-    if suffix == ".csv":
-        return "csv"
+    fmt = file_format(path)
+    if fmt is not None:
+        return fmt
     raise BatchError(f"OUTPUT must end in .jsonl or .csv (got {path.name!r})")
 
 

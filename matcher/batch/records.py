@@ -258,6 +258,12 @@ def dedupe(records: Iterable[Record]) -> Iterator[Record]:
         yield rec
 
 
+def file_format(path: Path) -> str | None:
+    """``jsonl`` or ``csv`` from a file's suffix (any case), for INPUT and OUTPUT alike; else ``None``."""
+    suffix = path.suffix.lower()
+    return "jsonl" if suffix in JSONL_SUFFIXES else "csv" if suffix == ".csv" else None
+
+
 def input_kind(source: str) -> str:
     """``jsonl``, ``csv`` or ``dir`` for an INPUT argument (``-`` is JSONL on stdin)."""
     if source == "-":
@@ -267,11 +273,9 @@ def input_kind(source: str) -> str:
         return "dir"
     if not path.exists():
         raise BatchError(f"no such file or folder: {source}")
-    suffix = path.suffix.lower()
-    if suffix in JSONL_SUFFIXES:
-        return "jsonl"
-    if suffix == ".csv":
-        return "csv"
+    fmt = file_format(path)
+    if fmt is not None:
+        return fmt
     raise BatchError(f"cannot tell the format of {source}: INPUT must be a .jsonl or .csv file, a folder of "
                      "résumés, or - for JSON lines on standard input")
 
