@@ -87,6 +87,7 @@ def _load(args) -> Matcher:
 
 
 def cmd_match(args) -> int:
+    """``matcher match FILE``: one résumé, ranked roles on the terminal (or the JSON document)."""
     # Check the input before loading the model: a bad file should not wait for it.
     settings = Settings.from_args(args)
     check_top_k(args.top_k, settings.max_top_k)
@@ -97,6 +98,7 @@ def cmd_match(args) -> int:
 
 
 def cmd_roles(args) -> int:
+    """``matcher roles``: the catalog's offered roles."""
     catalog = resolve_catalog(Settings.from_args(args), None)
     if args.json:
         print(json.dumps([r.to_dict() for r in catalog.roles], ensure_ascii=False, indent=2))
@@ -107,6 +109,7 @@ def cmd_roles(args) -> int:
 
 
 def cmd_index_build(args) -> int:
+    """``matcher index build``: embed the catalog and write its index."""
     settings = Settings.from_args(args)
     catalog = resolve_catalog(settings, None)
     built = build_index(catalog, make_embedder(settings), settings.index_dir, settings.backend)
@@ -117,6 +120,7 @@ def cmd_index_build(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    """``matcher eval FILE``: accuracy on a labelled set; for a fast backend, the quality guard too."""
     matcher = _load(args)
     reports = evaluate(matcher, Path(args.file), baselines=not args.no_baselines)
     check = None
@@ -140,12 +144,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_catalog_check(args) -> int:
+    """``matcher catalog check``: roles the model cannot tell apart, statements in two roles."""
     report = check_catalog(_load(args).index)
     print(render_check(report))
     return 0 if report.ok or not args.strict else 1
 
 
 def cmd_catalog_import_onet(args) -> int:
+    """``matcher catalog import-onet DIR -o OUT``: a catalog from the O*NET database."""
     codes = args.codes.split(",") if args.codes else None
     summary = import_onet(Path(args.dir), Path(args.output), exclude_titles=args.exclude_titles, codes=codes,
                           limit=args.limit, max_titles=args.max_titles, command="matcher catalog import-onet")
@@ -190,6 +196,7 @@ def cmd_catalog_reload(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    """``matcher serve``: the HTTP API and the page, in ``--workers`` processes."""
     from .serve.server import run_server  # FastAPI and uvicorn load for this command only
 
     settings = Settings.from_args(args)
@@ -281,6 +288,7 @@ def _add_catalog(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``matcher`` command; returns the exit status (errors: one line on stderr, 2)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -44,6 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args) -> BatchOptions:
+    """The job's options from the parsed command line."""
     return BatchOptions(input=args.input, output=Path(args.output), top_k=args.top_k, role=args.role,
                         catalog=args.catalog, id_column=args.id_column, text_column=args.text_column,
                         resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, engine=args.engine,
@@ -67,6 +68,7 @@ def run_from_args(args, *, stderr: IO[str] | None = None) -> int:
 
 
 def summary_line(s: Summary, output: Path) -> str:
+    """The one line a finished job prints: candidates, failures, time and rate."""
     busy = s.seconds - s.startup
     rate = s.new / busy if busy > 0 else 0.0
     done = f" ({s.skipped:,} already in {output.name}, not redone)" if s.skipped else ""

@@ -24,9 +24,13 @@ class Engine(Protocol):
 
     name: str
 
-    def map(self, chunks: Iterable[Chunk], top_k: int | None) -> Iterator[tuple[Any, list[dict]]]: ...
+    def map(self, chunks: Iterable[Chunk], top_k: int | None) -> Iterator[tuple[Any, list[dict]]]:
+        """Per chunk, one result document (or error body) per work item, in the items' order."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the engine holds (Ray actors, a Ray it started)."""
+        ...
 
 
 def score_items(matcher: Matcher, items: Sequence[WorkItem], top_k: int | None) -> list[dict]:

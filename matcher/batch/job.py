@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from ..catalog import resolve_catalog
+from ..catalog import Catalog, resolve_catalog
 from ..core import Matcher, check_top_k
 from ..errors import BatchError, UnknownRole
 from ..settings import Settings
@@ -66,6 +66,7 @@ CHUNK_SIZE = 64
 
 @dataclass
 class BatchOptions:
+    """What a job is asked to do: the command line of ``matcher score``, as values."""
     input: str
     output: Path
     top_k: int | None = None
@@ -86,6 +87,7 @@ class BatchOptions:
 
 @dataclass
 class Summary:
+    """What a job did, for its summary line and its exit code."""
     skipped: int = 0  # candidates already in OUTPUT, kept (--resume)
     new: int = 0  # candidates written by this run
     failed: int = 0  # error rows in OUTPUT at the end (kept ones included)
@@ -94,14 +96,17 @@ class Summary:
 
     @property
     def total(self) -> int:
+        """Candidates in OUTPUT at the end, kept and new."""
         return self.skipped + self.new
 
     @property
     def exit_code(self) -> int:
+        """0 when every row was scored, 1 when some rows failed."""
         return 1 if self.failed else 0
 
 
 def partial_path(output: Path) -> Path:
+    """Where a --role run writes its rows until it ends (``OUTPUT.partial``)."""
     return output.with_name(output.name + ".partial")
 
 
@@ -159,12 +164,13 @@ class _Target:
         return records, cut_to
 
 
-def _check_options(options: BatchOptions) -> str:
+def _check_options(options: BatchOptions, max_top_k: int) -> str:
     """Refuse options that cannot work together, before anything is read; OUTPUT's format."""
     out_format = output_format(options.output)
     input_kind(options.input)  # fail fast on a missing or unknown INPUT
     if options.chunk_size < 1:
         raise BatchError("--chunk-size must be at least 1")
+    check_top_k(options.top_k, max_top_k)  # the core's rule, before the model loads
     if options.role and options.top_k is not None:
         raise BatchError("--top-k does not apply with --role (every candidate is scored for that role)")
     if options.resume and options.overwrite:
@@ -186,17 +192,13 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher: Mat
     started = time.perf_counter()
     settings = settings or Settings.from_env()
     stderr = stderr or sys.stderr
-    out_format = _check_options(options)
-    check_top_k(options.top_k, (matcher.settings if matcher is not None else settings).max_top_k)
+    out_format = _check_options(options, (matcher.settings if matcher is not None else settings).max_top_k)
     # The catalog first: an unknown --role should not wait for the model.
     catalog = matcher.catalog if matcher is not None else resolve_catalog(settings, options.catalog)
     if options.role and options.role not in catalog.role_ids:
         raise UnknownRole(f"no role {options.role!r} in catalog {catalog.name!r}; valid ids: "
                           f"{', '.join(catalog.role_ids)}")
-    if options.role:  # the recruiter's view ranks every role; MATCHER_MAX_TOP_K bounds what a caller asks for
-        settings = replace(settings, max_top_k=max(settings.max_top_k, len(catalog.roles)))
-    top_k = check_top_k(len(catalog.roles) if options.role else options.top_k,
-                        (matcher.settings if matcher is not None else settings).max_top_k)
+    top_k, settings = _top_k(options, catalog, settings, matcher)
     target, summary = _Target.of(options, out_format), Summary()
     if options.role and options.resume and not target.path.exists() and _nonempty(options.output):
         print(f"score: {options.output} is complete (a --role run writes it once, sorted, at the end); "
@@ -236,6 +238,18 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher: Mat
     job_path(target.path).unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _top_k(options: BatchOptions, catalog: Catalog, settings: Settings,
+           matcher: Matcher | None) -> tuple[int | None, Settings]:
+    """How many roles each candidate gets, and the settings to score with.
+
+    A --role run asks for every role (the recruiter's view ranks them all): MATCHER_MAX_TOP_K bounds
+    what one caller may ask for, so this run's own settings lift it to the catalog's size."""
+    if not options.role:
+        return options.top_k, settings
+    settings = replace(settings, max_top_k=max(settings.max_top_k, len(catalog.roles)))
+    return check_top_k(len(catalog.roles), (matcher.settings if matcher is not None else settings).max_top_k), settings
 
 
 def _bar_total(source: str, skipped: int) -> int | None:

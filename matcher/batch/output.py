@@ -34,6 +34,7 @@ def output_format(path: Path) -> str:
 
 
 def dumps(obj: dict) -> str:
+    """JSON with the text as it is (no ``\\u`` escapes)."""
     return json.dumps(obj, ensure_ascii=False)
 
 
@@ -43,6 +44,7 @@ def line_bytes(obj: dict) -> bytes:
 
 
 def csv_bytes(rows: list[list]) -> bytes:
+    """CSV rows as the bytes appended to OUTPUT."""
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue().encode("utf-8", errors="surrogateescape")
@@ -53,6 +55,7 @@ def _fmt_score(value: float | None) -> str:
 
 
 def id_cell(id_: Any) -> str:
+    """An id as it stands in a CSV cell (and in a resume check): ``""`` for none."""
     return "" if id_ is None else str(id_)
 
 
@@ -61,10 +64,12 @@ def _error_cell(doc: dict) -> str:
 
 
 def jsonl_rows(id_: Any, doc: dict) -> bytes:
+    """One candidate's JSONL row: its id, then the result document or the error."""
     return line_bytes({"id": id_, **doc})
 
 
 def csv_rows(id_: Any, doc: dict) -> bytes:
+    """One candidate's CSV rows: one per role, ranked, or one error row."""
     if "error" in doc:
         return csv_bytes([[id_cell(id_), "", "", "", "", "", _error_cell(doc)]])
     best = doc.get("best_fit") or ""
@@ -160,11 +165,13 @@ class Appender:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def write(self, data: bytes) -> None:
+        """Append ``data`` with as few ``write`` calls as the OS allows."""
         view = memoryview(data)
         while view:
             n = os.write(self.fd, view)
             view = view[n:]
 
     def close(self) -> None:
+        """Flush to disk and close."""
         os.fsync(self.fd)
         os.close(self.fd)

@@ -51,9 +51,11 @@ class ScoringWorker:
         self.matcher = Matcher.load(replace(settings, threads=threads, workers=1), catalog=catalog)
 
     def ready(self) -> str:
+        """The catalog this actor loaded, and its hash (the driver waits on it)."""
         return f"{self.matcher.catalog.name}:{self.matcher.catalog.hash}"
 
     def score(self, items: list[WorkItem], top_k: int | None) -> list[dict]:
+        """Score one chunk, as the local engine would."""
         return score_items(self.matcher, items, top_k)
 
 
@@ -79,6 +81,7 @@ class RayEngine:
         self._owns_ray = False
 
     def start(self) -> RayEngine:
+        """Start (or join) Ray and the actors; the first actor builds a missing index."""
         ray = self._ray = import_ray(local=self.address is None)
         if not ray.is_initialized():
             try:
@@ -139,6 +142,7 @@ class RayEngine:
             yield token, docs
 
     def close(self) -> None:
+        """Stop the actors, and the Ray this engine started (if it did)."""
         ray = self._ray
         if ray is None:
             return

@@ -57,6 +57,7 @@ class Record:
 
     @property
     def key(self) -> str:
+        """The id as compared across INPUT and OUTPUT (a string; ``""`` for none)."""
         return "" if self.id is None else str(self.id)
 
     def work(self) -> WorkItem:

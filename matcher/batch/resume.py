@@ -32,6 +32,7 @@ class Block:
 
 
 def scan_jsonl_output(path: Path) -> Iterator[Block]:
+    """The candidates of a JSONL OUTPUT, one row each."""
     with open(path, "rb") as f:
         for number, (raw, end) in enumerate(complete_lines(f), 1):
             try:
@@ -45,6 +46,7 @@ def scan_jsonl_output(path: Path) -> Iterator[Block]:
 
 
 def scan_csv_output(path: Path, header: list[str]) -> Iterator[Block]:
+    """The candidates of a CSV OUTPUT: a candidate's rows run from rank 1 (or one error row)."""
     with open(path, "rb") as f:
         state = {"end": 0}
 
@@ -90,6 +92,7 @@ class ResumePlan:
 
 
 def plan_resume(blocks: Iterable[Block], chunk_size: int, header_end: int, csv_format: bool) -> ResumePlan:
+    """Where OUTPUT's whole chunks end, and how many candidates to keep."""
     plan = ResumePlan(offsets={0: header_end})
     count, max_rows, last = 0, 0, None
     for block in blocks:
@@ -153,6 +156,7 @@ def resume_records(records: Iterator[Record], target: Path, blocks: Iterable[Blo
 
 
 def truncate(path: Path, size: int) -> None:
+    """Cut a file back to ``size`` bytes."""
     with open(path, "r+b") as f:
         f.truncate(size)
 

@@ -38,10 +38,12 @@ def registry_of(app: FastAPI) -> Registry:
 
 
 async def app_settings(request: Request) -> Settings:
+    """The app's settings (its limits)."""
     return request.app.state.settings
 
 
 async def ready_registry(request: Request) -> Registry:
+    """Every served catalog, or a 503 while they load."""
     return registry_of(request.app)
 
 

@@ -93,6 +93,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The envelope as a response."""
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 

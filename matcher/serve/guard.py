@@ -31,6 +31,7 @@ class GuardMiddleware:
         self.settings = settings
 
     def limit_for(self, path: str) -> tuple[int, str]:
+        """The body limit for a path, and the message that says so."""
         s = self.settings
         if path.rstrip("/") == "/v1/match/file":
             return s.max_upload_bytes + MULTIPART_OVERHEAD, (

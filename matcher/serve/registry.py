@@ -44,6 +44,7 @@ class SharedEmbedder:
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The inner model's vectors, one call (or chunk) at a time."""
         if len(texts) <= EMBED_CHUNK:
             with self._lock:
                 return self.inner.embed(texts)
@@ -56,6 +57,7 @@ class SharedEmbedder:
 
 @dataclass(frozen=True)
 class ReloadStatus:
+    """Where a catalog's last reload stands (what ``GET /v1/catalogs/{name}`` shows under ``reload``)."""
     state: str  # "idle", "running", "done" or "failed"
     started_at: str | None = None
     finished_at: str | None = None
@@ -105,6 +107,7 @@ class Registry:
 
     @property
     def names(self) -> list[str]:
+        """The served catalogs' names, the default first."""
         return list(self._matchers)
 
     def get(self, name: str | None = None) -> Matcher:
@@ -115,6 +118,7 @@ class Registry:
         return m
 
     def status(self, name: str) -> ReloadStatus:
+        """The last reload of ``name`` (``idle`` if none)."""
         self.get(name)
         return self._reloads.get(name, ReloadStatus("idle"))
 

@@ -49,5 +49,6 @@ async def readyz(reg: ReadyRegistry):
 
 @router.get("/", include_in_schema=False)
 async def page():
+    """The web page, with a strict Content-Security-Policy."""
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
