@@ -119,14 +119,32 @@ def cmd_index_build(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from .training import train
+
+    settings = Settings.from_args(args)
+    base = Matcher.load(replace(settings, scorer="similarity"))  # the index too: built or refreshed if needed
+    catalog = base.catalog
+    _, m = train(catalog, base.embedder, index_root=settings.index_dir, cache_dir=settings.cache_dir,
+                 backend=settings.backend)
+    dev = m["dev_metrics"]
+    print(f"trained the scorer of catalog {catalog.name!r} on {m['examples']} {m['training_data']} examples "
+          f"({len(m['classes'])} classes) in {m['train_seconds']} s; temperature {m['temperature']:.3f}"
+          + (f"; dev: top-1 {dev['top1']}, none → no fit {dev['none_to_no_fit']}, in scope → no fit "
+             f"{dev['in_scope_to_no_fit']}, ECE {dev['ece']}" if dev else "; no dev set (temperature 1)"))
+    return 0
+
+
 def cmd_eval(args) -> int:
     """``matcher eval FILE``: accuracy on a labelled set; for a fast backend, the quality guard too."""
     matcher = _load(args)
     reports = evaluate(matcher, Path(args.file), baselines=not args.no_baselines)
     check = None
     if matcher.settings.backend != "torch":
-        # The quality guard: the same items through the fp32 torch reference, compared top-1 by top-1.
-        reference = Matcher.load(replace(matcher.settings, backend="torch"))
+        # The quality guard: the same items through the fp32 torch reference, compared top-1 by top-1
+        # (the same learned scorer on the reference vectors: the guard measures the backend alone).
+        reference = Matcher.load(replace(matcher.settings, backend="torch", scorer="similarity"))
+        reference = reference.with_scorer(matcher.scorer) if matcher.scorer is not None else reference
         check = guard(reports[0], run_matcher(reference, load_items(Path(args.file), matcher.catalog.role_ids)))
     if args.json:
         print(json.dumps({**{r.system: r.metrics() for r in reports}, **({"guard": check} if check else {})},
@@ -233,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_matching(sub) -> None:
-    """match, roles, index build, eval."""
+    """match, roles, index build, train, eval."""
     p = sub.add_parser("match", help="rank the catalog's roles for a résumé")
     p.add_argument("file", help="a .txt/.md/.pdf/.docx file, or - for stdin")
     p.add_argument("--top-k", type=int, default=None, help="how many roles to show")
@@ -251,6 +269,11 @@ def _add_matching(sub) -> None:
         "build", help="embed the catalog and write the index (atomic)")
     add_flags(b)
     b.set_defaults(func=cmd_index_build)
+
+    p = sub.add_parser("train", help="train the catalog's learned scorer (from its _labelled/ profiles, or "
+                       "from its own statements) and save it beside the index")
+    add_flags(p)
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="accuracy on a labelled JSONL set, with baselines")
     p.add_argument("file")

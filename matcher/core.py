@@ -20,6 +20,7 @@ from .embed import Embedder, make_embedder
 from .errors import InputError, MatcherError, UnknownRole
 from .explain import Explainer
 from .index import BuiltIndex, load_index
+from .learned import LearnedScorer
 from .result import MatchResult, RoleResult
 from .scoring import ScoringConfig, best_per_role, fit_from_best, runner_up_per_role, sigmoid
 from .segment import Passage, one_line_query, split_passages
@@ -79,8 +80,12 @@ class Matcher:
     """Match résumés against one catalog's built index."""
 
     def __init__(self, index: BuiltIndex, embedder: Embedder, settings: Settings,
-                 scoring: ScoringConfig | None = None) -> None:
+                 scoring: ScoringConfig | None = None, scorer: LearnedScorer | None = None) -> None:
         self.index = index
+        # The learned scorer ranks and scores when the catalog has one (README "What a score means");
+        # without one (a large catalog never trained, or MATCHER_SCORER=similarity) the similarity
+        # scorer does. Evidence pairs, gaps and "reads like" come from the index either way.
+        self.scorer = scorer
         self.embedder = embedder
         self.settings = settings
         self.scoring = scoring or ScoringConfig()
@@ -108,7 +113,18 @@ class Matcher:
         embedder = embedder or make_embedder(settings)
         built = load_index(cat, embedder, settings.index_dir, backend=settings.backend,
                            auto_rebuild=settings.auto_rebuild)
-        return cls(built, embedder, settings, scoring)
+        scorer = None
+        if settings.scorer == "learned":
+            from .training import load_or_train
+
+            scorer = load_or_train(cat, embedder, index_root=settings.index_dir, cache_dir=settings.cache_dir,
+                                   backend=settings.backend, auto_train=settings.auto_rebuild)
+        return cls(built, embedder, settings, scoring, scorer)
+
+    def with_scorer(self, scorer: LearnedScorer | None) -> Matcher:
+        """The same index and model with another scorer (``None``: the similarity scorer), e.g. to
+        compare the two in ``matcher eval``."""
+        return Matcher(self.index, self.embedder, self.settings, self.scoring, scorer)
 
     # -- the public calls -------------------------------------------------------------------------
 
@@ -217,6 +233,8 @@ class Matcher:
         return order if top_k is None else order[:top_k]
 
     def _score(self, passages: list[Passage], vectors: np.ndarray, top_k: int | None) -> MatchResult:
+        if self.scorer is not None:
+            return self._score_learned(passages, vectors, top_k)
         cfg = self.scoring
         sim = self._similarities(vectors)
         best = best_per_role(sim.sims, sim.starts)  # (R_candidates, P)
@@ -246,6 +264,58 @@ class Matcher:
             contrast = self._explain.contrast(results[0], results[1], best[order[0]] - best[order[1]],
                                               sim.part(order[0]), sim.part(order[1]), passages)
         reads_like = {"role_id": outside.id, "title": outside.title} if best_fit is None and outside else None
+        return MatchResult(best_fit=best_fit, results=tuple(results),
+                           catalog={"name": self.catalog.name, "hash": self.catalog.hash},
+                           model=self.embedder.name, passages=len(passages), threshold=cfg.fit_line,
+                           contrast=contrast, reads_like=reads_like)
+
+    def _score_learned(self, passages: list[Passage], vectors: np.ndarray, top_k: int | None) -> MatchResult:
+        """Rank by the learned scorer's calibrated probabilities; explain with its per-passage terms."""
+        cfg, scorer = self.scoring, self.scorer
+        assert scorer is not None
+        texts = [p.text for p in passages]
+        ex = scorer.explain(texts, vectors)
+        column = {c: i for i, c in enumerate(scorer.classes)}
+        cols = np.array([column[r.id] for r in self.catalog.roles])
+        probs = ex.probs[cols]
+        kinds = np.array([p.kind for p in passages])
+
+        def sub_score(mask: np.ndarray) -> np.ndarray | None:
+            """The same scorer on a subset of passages (what was done / what is wanted)."""
+            if not mask.any() or mask.all():
+                return probs if mask.any() else None
+            keep = np.flatnonzero(mask)
+            return scorer.explain([texts[k] for k in keep], vectors[keep]).probs[cols]
+
+        exp, interest = sub_score(kinds == "experience"), sub_score(kinds == "interest")
+        order = np.argsort(-probs, kind="stable")
+        if top_k is None and self._n_offered > 20:
+            top_k = DEFAULT_TOP_K_LARGE
+        order = order if top_k is None else order[:top_k]
+        sim = self._similarities(vectors)
+        # An exact index scores every role, offered first: candidate i is role i.
+        assert len(sim.roles) == len(self._all_roles)
+        results: list[RoleResult] = []
+        for i in order:
+            rows, sims = sim.part(int(i))
+            role = self.catalog.roles[int(i)]
+            evidence = self._explain.learned_evidence(rows, sims, passages, ex.terms[:, cols[i]], cfg.max_evidence)
+            results.append(RoleResult(role.id, role.title, float(probs[i]),
+                                      None if exp is None else float(exp[i]),
+                                      None if interest is None else float(interest[i]),
+                                      tuple(evidence), self._explain.gaps(rows, sims)))
+        best_fit = results[0].role_id if results and results[0].score >= cfg.fit_line else None
+        contrast = None
+        if len(order) >= 2:
+            a, b = int(order[0]), int(order[1])
+            margin = ex.terms[:, cols[a]] - ex.terms[:, cols[b]]
+            contrast = self._explain.learned_contrast(results[0], results[1], margin, sim.part(a), sim.part(b),
+                                                      passages)
+        reads_like = None
+        if best_fit is None:
+            fit = fit_from_best(best_per_role(sim.sims, sim.starts), cfg)
+            _, outside = self._bar(fit, sim.roles < self._n_offered, sim.roles)
+            reads_like = {"role_id": outside.id, "title": outside.title} if outside else None
         return MatchResult(best_fit=best_fit, results=tuple(results),
                            catalog={"name": self.catalog.name, "hash": self.catalog.hash},
                            model=self.embedder.name, passages=len(passages), threshold=cfg.fit_line,

@@ -1,7 +1,12 @@
-"""``matcher eval``: accuracy of the matcher and of two baselines on a labelled JSONL set.
+"""``matcher eval``: accuracy of the matcher and of three baselines on a labelled JSONL set.
 
-Each line is ``{"id", "text", "label"}`` with ``label`` a role id or ``"none"``; optional ``kind``
-and ``difficulty`` fields give per-group breakdowns. Baselines, on the same catalog in the same run:
+Each line is ``{"id", "text", "label"}`` with ``label`` a role id or ``"none"``; optional ``kind``,
+``difficulty`` and ``near_domain`` fields give per-group breakdowns. Systems, on the same catalog in
+the same run:
+
+* **learned**: the matcher as it ships, with the catalog's learned scorer (when it has one);
+* **similarity**: the same index and model with the untrained statement-similarity scorer (the
+  matcher before the learned scorer);
 
 * **BM25** over the catalog statements (``bm25s``): a role scores the mean of its three best
   statement scores for the whole text as the query.
@@ -11,6 +16,7 @@ and ``difficulty`` fields give per-group breakdowns. Baselines, on the same cata
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections import Counter, defaultdict
@@ -32,6 +38,7 @@ class Item:
     label: str
     kind: str = ""
     difficulty: str = ""
+    near_domain: bool = False
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Ranked:
     ranking: list[str]
     best_fit: str | None = None
     decides_fit: bool = False
+    score: float | None = None  # the top role's score (a probability with the learned scorer)
 
 
 @dataclass
@@ -67,9 +75,43 @@ class Report:
                 out["none_rejected"] = float(np.mean([self.answers[i].best_fit is None for i in none]))
             if inscope:
                 out["in_scope_null"] = float(np.mean([self.answers[i].best_fit is None for i in inscope]))
+            near = [i for i in none if self.items[i].near_domain]
+            if near:
+                out["near_domain_rejected"] = float(np.mean([self.answers[i].best_fit is None for i in near]))
             out["accuracy_with_none"] = float(np.mean([
                 (self.answers[i].best_fit or NONE) == self.items[i].label for i in idx])) if idx else 0.0
+        scored = [i for i in idx if self.answers[i].score is not None]
+        if scored:
+            conf, correct = self.calibration(scored)
+            out["ece"] = expected_calibration_error(conf, correct)
         return out
+
+    def calibration(self, idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(the top role's score, whether the top role is the label) per item: what a score of 0.8
+        should mean is "right four times in five"."""
+        conf = np.array([self.answers[i].score for i in idx], dtype=float)
+        correct = np.array([self.answers[i].ranking[0] == self.items[i].label for i in idx])
+        return conf, correct
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Σ over equal-width score bins of |share right − mean score| × share of items in the bin."""
+    return float(sum(len(c) / len(confidence) * abs(r.mean() - c.mean())
+                     for c, r, _ in reliability(confidence, correct, bins)))
+
+
+Bins = list[tuple[np.ndarray, np.ndarray, str]]
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> Bins:
+    """The non-empty bins of a reliability table: (scores, outcomes, "lo–hi") each."""
+    edges = np.linspace(0, 1, bins + 1)
+    out = []
+    for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        sel = (confidence > lo) & (confidence <= hi) if k else (confidence >= lo) & (confidence <= hi)
+        if sel.any():
+            out.append((confidence[sel], correct[sel], f"{lo:.1f}–{hi:.1f}"))
+    return out
 
 
 def load_items(path: Path, role_ids: list[str]) -> list[Item]:
@@ -81,7 +123,8 @@ def load_items(path: Path, role_ids: list[str]) -> list[Item]:
             continue
         try:
             row = json.loads(line)
-            item = Item(str(row["id"]), row["text"], row["label"], row.get("kind", ""), row.get("difficulty", ""))
+            item = Item(str(row["id"]), row["text"], row["label"], row.get("kind", ""), row.get("difficulty", ""),
+                        bool(row.get("near_domain", False)))
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}:{n}: expected a JSON object with id, text and label ({exc})") from None
         if item.label not in valid:
@@ -92,15 +135,16 @@ def load_items(path: Path, role_ids: list[str]) -> list[Item]:
     return items
 
 
-def run_matcher(matcher: Matcher, items: list[Item]) -> Report:
+def run_matcher(matcher: Matcher, items: list[Item], name: str = "") -> Report:
     results = matcher.match_many([it.text for it in items])
     answers = []
     for res in results:
         if isinstance(res, Exception):
             answers.append(Ranked(["(error)"], None, True))
         else:
-            answers.append(Ranked([r.role_id for r in res.results], res.best_fit, True))
-    return Report("matcher", items, answers)
+            answers.append(Ranked([r.role_id for r in res.results], res.best_fit, True,
+                                  res.results[0].score if res.results else None))
+    return Report(name or ("learned" if matcher.scorer is not None else "similarity"), items, answers)
 
 
 def run_bm25(matcher: Matcher, items: list[Item]) -> Report:
@@ -144,6 +188,8 @@ def evaluate(matcher: Matcher, path: Path, baselines: bool = True) -> list[Repor
     items = load_items(path, matcher.catalog.role_ids)
     reports = [run_matcher(matcher, items)]
     if baselines:
+        if matcher.scorer is not None:
+            reports.append(run_matcher(matcher.with_scorer(None), items))
         reports += [run_bm25(matcher, items), run_one_vector(matcher, items)]
     return reports
 
@@ -156,13 +202,13 @@ def render(reports: list[Report], role_ids: list[str]) -> str:
     """The human-readable report: overall table, per kind/difficulty, and the confusion table."""
     items = reports[0].items
     lines = []
-    cols = ["top1", "mrr", "none_rejected", "in_scope_null", "accuracy_with_none"]
-    head = f"{'system':<12}" + "".join(f"{c:>20}" for c in cols)
+    cols = ["top1", "mrr", "none_rejected", "near_domain_rejected", "in_scope_null", "accuracy_with_none", "ece"]
+    head = f"{'system':<12}" + "".join(f"{c:>21}" for c in cols)
     lines += [f"{len(items)} items ({sum(i.label != NONE for i in items)} in scope, "
               f"{sum(i.label == NONE for i in items)} none)", "", head]
     for rep in reports:
         m = rep.metrics()
-        lines.append(f"{rep.system:<12}" + "".join(f"{_fmt(m.get(c, '-')):>20}" for c in cols))
+        lines.append(f"{rep.system:<12}" + "".join(f"{_fmt(m.get(c, '-')):>21}" for c in cols))
     for field_name in ("difficulty", "kind"):
         groups = defaultdict(list)
         for i, it in enumerate(items):
@@ -176,6 +222,7 @@ def render(reports: list[Report], role_ids: list[str]) -> str:
             ms = [r.metrics(idx) for r in reports]
             lines.append(f"{g:<16}{len(idx):>5}" + "".join(f"{_fmt(m.get('top1', '-')):>14}" for m in ms)
                          + f"{_fmt(ms[0].get('none_rejected', '-')):>12}")
+    lines += _calibration_lines(reports[0])
     # Confusion: label → matcher's best_fit (none when it said "no good fit").
     rep = reports[0]
     labels = [*role_ids, NONE]
@@ -185,6 +232,19 @@ def render(reports: list[Report], role_ids: list[str]) -> str:
     for lab in labels:
         lines.append(f"{lab:<14}" + "".join(f"{counts.get((lab, p), 0):>13}" for p in labels))
     return "\n".join(lines)
+
+
+def _calibration_lines(rep: Report) -> list[str]:
+    scored = [i for i, a in enumerate(rep.answers) if a.score is not None]
+    if not scored:
+        return []
+    conf, correct = rep.calibration(scored)
+    lines = ["", f"reliability of the top role's score ({rep.system}, every item; for a 'none' item no role is "
+             "right): is a score of p right a share p of the time?",
+             f"{'score':<12}{'n':>6}{'mean score':>12}{'share right':>13}"]
+    for c, r, label in reliability(conf, correct):
+        lines.append(f"{label:<12}{len(c):>6}{c.mean():>12.3f}{r.mean():>13.3f}")
+    return lines
 
 
 def misses(report: Report) -> list[str]:

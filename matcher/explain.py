@@ -65,12 +65,44 @@ class Explainer:
         the passages."""
         cfg = self.scoring
         evidence = self.pairs(rows, sims, passages, cfg.max_evidence, cfg.evidence_floor)
+        return RoleResult(role.id, role.title, score, experience, interest, tuple(evidence), self.gaps(rows, sims))
+
+    def learned_evidence(self, rows: np.ndarray, sims: np.ndarray, passages: list[Passage], terms: np.ndarray,
+                         limit: int) -> list[Evidence]:
+        """The passages that raised the role's logit most (``terms``: each passage's share of it),
+        each paired with the role statement it most resembles."""
+        out = []
+        for p in np.argsort(-terms, kind="stable")[:limit]:
+            if terms[p] <= 0 or not len(rows):
+                break
+            s = int(np.argmax(sims[:, p]))
+            st, ps = self.statements[rows[s]], passages[p]
+            out.append(Evidence(st.text, st.section, ps.text, ps.start, ps.end, float(sims[s, p]), ps.kind,
+                                float(terms[p])))
+        return out
+
+    def gaps(self, rows: np.ndarray, sims: np.ndarray) -> tuple[str, ...]:
+        """The role's responsibilities and skills no passage comes close to, most role-specific first."""
+        cfg = self.scoring
         coverage = sims.max(axis=1) if sims.shape[1] else np.zeros(len(rows))
         gap_rows = [(coverage[i], rows[i]) for i in range(len(rows))
                     if self._gap_mask[rows[i]] and coverage[i] < cfg.gap_floor]
         gap_rows.sort(key=lambda t: -self._distinct[t[1]])  # the most role-specific first
-        gaps = tuple(self.statements[r].text for _, r in gap_rows[:cfg.max_gaps])
-        return RoleResult(role.id, role.title, score, experience, interest, tuple(evidence), gaps)
+        return tuple(self.statements[r].text for _, r in gap_rows[:cfg.max_gaps])
+
+    def learned_contrast(self, top: RoleResult, second: RoleResult, margin: np.ndarray,
+                         top_part: tuple[np.ndarray, np.ndarray], second_part: tuple[np.ndarray, np.ndarray],
+                         passages: list[Passage]) -> Contrast:
+        """With the learned scorer: ``margin`` is, per passage, its term in the top role's logit minus
+        its term in the runner-up's, so the passages listed are exactly those that decided the order."""
+
+        def pick(part: tuple[np.ndarray, np.ndarray], sign: float) -> tuple[Evidence, ...]:
+            chosen = np.flatnonzero(sign * margin > CONTRAST_MARGIN)
+            chosen = chosen[np.argsort(-sign * margin[chosen], kind="stable")][:CONTRAST_PAIRS]
+            return tuple(self.learned_evidence(part[0], part[1], passages, np.where(
+                np.isin(np.arange(len(passages)), chosen), sign * margin, 0.0), CONTRAST_PAIRS))
+
+        return Contrast(top.role_id, second.role_id, pick(top_part, 1.0), pick(second_part, -1.0))
 
     def contrast(self, top: RoleResult, second: RoleResult, margin: np.ndarray,
                  top_part: tuple[np.ndarray, np.ndarray], second_part: tuple[np.ndarray, np.ndarray],

@@ -19,6 +19,9 @@ class Evidence:
     end: int
     similarity: float
     kind: str  # "experience" (done it) or "interest" (wants it)
+    # With the learned scorer: how much this passage adds to the role's logit (its exact share of the
+    # score; the passages' terms and the role's bias sum to the logit). None with the similarity scorer.
+    contribution: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ def _r(value: float | None) -> float | None:
 
 def _evidence(e: Evidence) -> dict:
     return {"role_statement": e.role_statement, "section": e.section, "resume_passage": e.resume_passage,
-            "start": e.start, "end": e.end, "similarity": _r(e.similarity), "kind": e.kind}
+            "start": e.start, "end": e.end, "similarity": _r(e.similarity), "kind": e.kind,
+            "contribution": _r(e.contribution)}
 
 
 def _role(r: RoleResult) -> dict:

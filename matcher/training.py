@@ -1,0 +1,280 @@
+"""Training a catalog's learned scorer, and keeping it beside the index like the index itself.
+
+Where the examples come from:
+
+- a catalog that ships **labelled profiles** (``<catalog>/_labelled/train.jsonl`` and, for choosing
+  the temperature and reporting, ``dev.jsonl``: ``{"text", "label"}`` per line, the label an offered
+  role id or ``none``) trains on them; ``none`` teaches "no good fit";
+- any other catalog (a company's ladder, O*NET) trains on **its own words**: each statement, title
+  and summary is an example of its role, and the statements of its adjacent roles (if any) are
+  examples of ``none``.
+
+The artefact lives in ``<index folder>/scorer/`` with a manifest (catalog hash, training-data hash,
+model, backend, dev metrics, checksum of the weights). On load it is checked like the index: a
+stale or damaged scorer is retrained (small catalogs, ``auto_rebuild``) or refused with the
+command to run. Passage vectors of the training texts are cached under ``cache_dir/embeddings``,
+keyed by model, backend and text, so retraining after a catalog or config change is seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import logging
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Catalog
+from .embed import Embedder
+from .errors import BuiltIndexError, CatalogError
+from .files import atomic_write, utc_timestamp
+from .index import index_dir_for
+from .learned import NONE, LearnedScorer, TrainConfig, fit, fit_temperature
+from .segment import split_passages
+from .version import __version__
+
+log = logging.getLogger("matcher")
+
+FORMAT_VERSION = 1
+LABELLED_DIR = "_labelled"
+# Past this many roles a scorer is trained only on request (`matcher train`): O*NET's 1,016 classes
+# take minutes, and its similarity ranking is the measured baseline there.
+AUTO_TRAIN_MAX_ROLES = 50
+WEIGHT_FIELDS = ("idf", "w_lex", "b_lex", "w_mean", "w_max", "b_dense")
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Labelled texts, split into passages (the scorer's input), with where they came from."""
+
+    docs: list[list[str]]
+    labels: list[str]
+    source: str  # "labelled" or "catalog"
+
+
+def labelled_files(catalog: Catalog) -> tuple[Path | None, Path | None]:
+    """``(train, dev)`` files of a catalog's labelled profiles, ``None`` where absent."""
+    folder = Path(catalog.source) / LABELLED_DIR if catalog.source else None
+    if folder is None or not folder.is_dir():
+        return None, None
+    train, dev = folder / "train.jsonl", folder / "dev.jsonl"
+    return (train if train.is_file() else None), (dev if dev.is_file() else None)
+
+
+def read_labelled(path: Path, catalog: Catalog) -> tuple[list[str], list[str]]:
+    """``(texts, labels)`` of a labelled JSONL file; a label that is not a role id or ``none`` is an error."""
+    valid = set(catalog.role_ids) | {NONE}
+    texts, labels = [], []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text, label = row["text"], row["label"]
+        except (ValueError, KeyError, TypeError):
+            raise CatalogError(f"{path}:{n}: expected a JSON object with 'text' and 'label'") from None
+        if label not in valid:
+            raise CatalogError(f"{path}:{n}: label {label!r} is not a role of catalog {catalog.name!r} "
+                               f"(valid: {', '.join(sorted(valid))})")
+        texts.append(text)
+        labels.append(label)
+    return texts, labels
+
+
+def _passages(text: str) -> list[str]:
+    return [p.text for p in split_passages(text)] or [text.strip()]
+
+
+def data_digest(catalog: Catalog, config: TrainConfig) -> str:
+    """What a trained scorer depends on besides the catalog and model: its training and dev data and
+    the training choices (cheap: the files are hashed, not parsed)."""
+    h = hashlib.sha256(json.dumps([FORMAT_VERSION, asdict(config), catalog.role_ids]).encode())
+    for path in labelled_files(catalog):
+        h.update(path.read_bytes() if path is not None else b"-")
+    return h.hexdigest()[:16]
+
+
+def examples(catalog: Catalog, which: str = "train") -> Examples | None:
+    """The training (``which="train"``) or dev examples for ``catalog``; dev is ``None`` when absent."""
+    train_file, dev_file = labelled_files(catalog)
+    path = train_file if which == "train" else dev_file
+    if path is not None:
+        texts, labels = read_labelled(path, catalog)
+        return Examples([_passages(t) for t in texts], labels, "labelled")
+    if which != "train":
+        return None
+    docs, labels = [], []
+    for role in catalog.all_roles:
+        label = role.id if role.kind == "offered" else NONE
+        docs += [[s.text] for s in role.statements()]
+        labels += [label] * len(role.statements())
+        if role.kind == "offered":
+            docs.append([role.title])
+            labels.append(label)
+    return Examples(docs, labels, "catalog")
+
+
+def embed_docs(docs: Sequence[Sequence[str]], embedder: Embedder, cache_dir: Path, backend: str) -> list[np.ndarray]:
+    """Unit vectors for every passage of every doc, through a cache keyed by model, backend and text."""
+    flat = [p for doc in docs for p in doc]
+    key = hashlib.sha256(json.dumps([embedder.name, backend, embedder.dimension, flat]).encode()).hexdigest()[:20]
+    path = Path(cache_dir) / "embeddings" / f"{key}.npy"
+    vectors = None
+    if path.is_file():
+        try:
+            vectors = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            vectors = None
+    if vectors is None or vectors.shape != (len(flat), embedder.dimension):
+        vectors = np.asarray(embedder.embed(flat), dtype=np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        np.save(buf, vectors, allow_pickle=False)
+        atomic_write(path, buf.getvalue())
+    out, pos = [], 0
+    for doc in docs:
+        out.append(vectors[pos:pos + len(doc)])
+        pos += len(doc)
+    return out
+
+
+def dev_metrics(scorer: LearnedScorer, docs, vectors, labels) -> dict:
+    """Top-1 (in scope), none → no fit, in scope → no fit and expected calibration error on dev."""
+    probs = np.array([scorer.explain(d, v).probs for d, v in zip(docs, vectors, strict=True)])
+    y = np.array([scorer.classes.index(label) for label in labels])
+    roles = np.array([c != NONE for c in scorer.classes])
+    in_scope = roles[y]
+    ranked = np.where(roles[None, :], probs, -1).argmax(1)
+    fits = probs[np.arange(len(y)), ranked] >= 0.5
+    out = {"items": len(y), "top1": _mean(ranked[in_scope] == y[in_scope]),
+           "in_scope_to_no_fit": _mean(~fits[in_scope]), "none_to_no_fit": _mean(~fits[~in_scope]),
+           "ece": expected_calibration_error(probs.max(1), probs.argmax(1) == y)}
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def _mean(a: np.ndarray) -> float | None:
+    return float(a.mean()) if len(a) else None
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Σ over equal-width confidence bins of |accuracy − mean confidence| × share of items."""
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in itertools.pairwise(edges):
+        sel = (confidence > lo) & (confidence <= hi)
+        if sel.any():
+            total += sel.mean() * abs(correct[sel].mean() - confidence[sel].mean())
+    return float(total)
+
+
+def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: Path, backend: str,
+          config: TrainConfig | None = None) -> tuple[LearnedScorer, dict]:
+    """Train ``catalog``'s scorer, save it beside its index and return it with its manifest."""
+    started = time.time()
+    config = config or TrainConfig()
+    data = examples(catalog, "train")
+    classes = [r.id for r in catalog.roles] + ([NONE] if NONE in data.labels else [])
+    vectors = embed_docs(data.docs, embedder, cache_dir, backend)
+    scorer = fit(data.docs, vectors, data.labels, classes, config)
+    dev = examples(catalog, "dev")
+    metrics = None
+    if dev is not None:
+        dev_vectors = embed_docs(dev.docs, embedder, cache_dir, backend)
+        scorer = replace(scorer, temperature=fit_temperature(scorer, dev.docs, dev_vectors, dev.labels))
+        metrics = dev_metrics(scorer, dev.docs, dev_vectors, dev.labels)
+    manifest = {
+        "format_version": FORMAT_VERSION, "package_version": __version__, "catalog": catalog.name,
+        "corpus_hash": catalog.hash, "training_data": data.source,
+        "training_data_hash": data_digest(catalog, config), "examples": len(data.labels),
+        "model": embedder.name, "backend": backend, "dimension": embedder.dimension, "classes": classes,
+        "config": asdict(config), "temperature": scorer.temperature, "dev_metrics": metrics,
+        "weights_sha256": weights_digest(scorer), "trained_at": utc_timestamp(),
+        "train_seconds": round(time.time() - started, 1),
+    }
+    save(scorer, manifest, scorer_dir(index_root, catalog.name, backend))
+    return scorer, manifest
+
+
+def scorer_dir(index_root: Path, catalog_name: str, backend: str) -> Path:
+    return index_dir_for(index_root, catalog_name, backend) / "scorer"
+
+
+def weights_digest(scorer: LearnedScorer) -> str:
+    """SHA-256 of everything the scorer computes with (the artefact's identity, for determinism)."""
+    h = hashlib.sha256()
+    h.update(json.dumps([scorer.classes, sorted(scorer.vocab.items()), scorer.mix, scorer.temperature]).encode())
+    for name in WEIGHT_FIELDS:
+        h.update(np.ascontiguousarray(getattr(scorer, name), dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
+def save(scorer: LearnedScorer, manifest: dict, folder: Path) -> None:
+    """Weights first, manifest last (atomic renames): a crash keeps the previous scorer whole."""
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = sorted(scorer.vocab, key=scorer.vocab.__getitem__)
+    buf = io.BytesIO()
+    np.savez(buf, vocab=np.array(vocab, dtype=str), **{k: getattr(scorer, k) for k in WEIGHT_FIELDS})
+    atomic_write(folder / "weights.npz", buf.getvalue())
+    atomic_write(folder / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+
+
+def load(folder: Path, manifest: dict) -> LearnedScorer:
+    """The scorer a manifest describes; :class:`BuiltIndexError` if its weights do not match it."""
+    try:
+        with np.load(folder / "weights.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in (*WEIGHT_FIELDS, "vocab")}
+        scorer = LearnedScorer(tuple(manifest["classes"]), {g: i for i, g in enumerate(arrays.pop("vocab").tolist())},
+                               mix=float(manifest["config"]["mix"]), temperature=float(manifest["temperature"]),
+                               **arrays)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise BuiltIndexError(f"the scorer in {folder} is unreadable ({type(exc).__name__})") from None
+    if weights_digest(scorer) != manifest.get("weights_sha256"):
+        raise BuiltIndexError(f"the scorer in {folder} does not match its manifest's checksum")
+    return scorer
+
+
+def load_or_train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: Path, backend: str,
+                  auto_train: bool = True) -> LearnedScorer | None:
+    """The catalog's scorer, checked against the catalog, data, model and backend.
+
+    Missing, stale or damaged: retrained when ``auto_train`` and the catalog is small, otherwise
+    ``None`` for a large catalog never trained (the similarity scorer answers) and an error naming
+    the command for one whose scorer went stale.
+    """
+    folder = scorer_dir(index_root, catalog.name, backend)
+    hint = f"run `matcher train --catalog {catalog.name}`"
+    reason = _staleness(catalog, embedder, folder, backend)
+    if reason is None:
+        try:
+            return load(folder, json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
+        except BuiltIndexError as exc:
+            reason = f"damaged ({exc.message})"
+    if reason == "missing" and len(catalog.roles) > AUTO_TRAIN_MAX_ROLES:
+        return None
+    if not auto_train or len(catalog.roles) > AUTO_TRAIN_MAX_ROLES:
+        raise BuiltIndexError(f"the learned scorer of catalog {catalog.name!r} is {reason}; {hint}")
+    log.warning("the learned scorer of catalog %r is %s: training it (once)", catalog.name, reason)
+    return train(catalog, embedder, index_root=index_root, cache_dir=cache_dir, backend=backend)[0]
+
+
+def _staleness(catalog: Catalog, embedder: Embedder, folder: Path, backend: str) -> str | None:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return "missing"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        config = TrainConfig(**manifest["config"])
+    except (ValueError, KeyError, TypeError):
+        return "damaged (unreadable manifest)"
+    expected = {"format_version": FORMAT_VERSION, "corpus_hash": catalog.hash, "model": embedder.name,
+                "backend": backend, "dimension": embedder.dimension,
+                "training_data_hash": data_digest(catalog, config)}
+    changed = [k for k, v in expected.items() if manifest.get(k) != v]
+    return f"stale ({', '.join(changed)} changed)" if changed else None
