@@ -47,6 +47,9 @@ LABELLED_DIR = "_labelled"
 # Past this many roles a scorer is trained only on request (`matcher train`): O*NET's 1,016 classes
 # take minutes, and its similarity ranking is the measured baseline there.
 AUTO_TRAIN_MAX_ROLES = 50
+# Past this, one weight row per role over a vocabulary of n-grams outgrows memory and minutes
+# (O*NET: 1,016 roles); such catalogs are ranked by the similarity scorer.
+TRAIN_MAX_ROLES = 200
 WEIGHT_FIELDS = ("idf", "w_lex", "b_lex", "w_mean", "w_max", "b_dense")
 
 
@@ -179,6 +182,10 @@ def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: 
     """Train ``catalog``'s scorer, save it beside its index and return it with its manifest."""
     started = time.time()
     config = config or TrainConfig()
+    if len(catalog.roles) > TRAIN_MAX_ROLES:
+        raise CatalogError(f"catalog {catalog.name!r} has {len(catalog.roles):,} roles; the learned scorer trains on "
+                           f"catalogs of up to {TRAIN_MAX_ROLES} (larger ones are ranked by the similarity scorer, "
+                           "which needs no training)")
     data = examples(catalog, "train")
     classes = [r.id for r in catalog.roles] + ([NONE] if NONE in data.labels else [])
     vectors = embed_docs(data.docs, embedder, cache_dir, backend)
