@@ -15,6 +15,11 @@ from tests import ROOT
 from tests.fakes import FakeEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The tests of the HTTP, CLI and batch edges, and of the similarity scorer, run the similarity
+# scorer: the learned one would train per temporary index folder (minutes on a cold cache). The
+# learned scorer has its own tests (test_learned.py with the fake embedder, test_quality_learned.py
+# and tests/hostile/ as shipped, on the checkout's trained scorer).
+os.environ.setdefault("MATCHER_SCORER", "similarity")
 
 DEFAULT_CATALOG = ROOT / "corpus" / "default"
 
@@ -27,7 +32,7 @@ def fake_embedder() -> FakeEmbedder:
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     """Settings that write indexes into a temporary folder, never into the checkout."""
-    return replace(Settings(), corpus_dir=ROOT / "corpus", index_dir=tmp_path / "index",
+    return replace(Settings(), scorer="similarity", corpus_dir=ROOT / "corpus", index_dir=tmp_path / "index",
                    cache_dir=tmp_path / "cache")
 
 
@@ -56,5 +61,6 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_matcher(real_embedder, tmp_path_factory):
     """A Matcher on the default catalog with the real model and a fresh index."""
-    s = replace(Settings(), backend="torch", corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("index"))
+    s = replace(Settings(), scorer="similarity",
+                backend="torch", corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("index"))
     return Matcher.load(s, embedder=real_embedder)

@@ -54,7 +54,8 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
 @pytest.fixture(scope="module")
 def api_settings(tmp_path_factory) -> Settings:
     tmp = tmp_path_factory.mktemp("api")
-    return replace(Settings(), corpus_dir=ROOT / "corpus", index_dir=tmp / "index", cache_dir=tmp / "cache", **LIMITS)
+    return replace(Settings(), scorer="similarity",
+                   corpus_dir=ROOT / "corpus", index_dir=tmp / "index", cache_dir=tmp / "cache", **LIMITS)
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ def test_export_is_cached_and_recorded(int8, tmp_path):
 def test_quality_guard_on_a_sample(int8, real_matcher, tmp_path):
     from matcher import Matcher
 
-    settings = replace(Settings(), backend="openvino-int8", index_dir=tmp_path / "index")
+    settings = replace(Settings(), scorer="similarity", backend="openvino-int8", index_dir=tmp_path / "index")
     fast = Matcher.load(settings, embedder=int8)
     assert fast.index.manifest["backend"] == "openvino-int8" and fast.index.manifest["export"]
     items = load_items(ROOT / "eval" / "dev.jsonl", fast.catalog.role_ids)[::4]  # a quarter of dev

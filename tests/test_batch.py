@@ -417,7 +417,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(real_embedder, tmp_path
     assert summary.startswith("score: 20 candidates (") and "1 failed" in summary, summary
 
     # The uninterrupted run, in this process, on the index the subprocesses built.
-    settings = replace(Settings(), corpus_dir=ROOT / "corpus", index_dir=tmp_path / "index", backend="torch")
+    settings = replace(Settings(), scorer="similarity",
+                       corpus_dir=ROOT / "corpus", index_dir=tmp_path / "index", backend="torch")
     ref = tmp_path / "ref.jsonl"
     run(BatchOptions(str(src), ref, chunk_size=2), settings, matcher=Matcher.load(settings, embedder=real_embedder),
         stderr=io.StringIO())

@@ -53,7 +53,8 @@ def job(tmp_path_factory, real_embedder):
     rows[7] = "{not json"
     src = tmp / "in.jsonl"
     src.write_text("\n".join(rows) + "\n")
-    settings = replace(Settings(), corpus_dir=ROOT / "corpus", index_dir=tmp / "index", backend="torch")
+    settings = replace(Settings(), scorer="similarity",
+                       corpus_dir=ROOT / "corpus", index_dir=tmp / "index", backend="torch")
     local = Matcher.load(settings, embedder=real_embedder)  # builds the index the actors then load
     outputs = {}
     for name, kw in (("all.jsonl", {}), ("shortlist.csv", {"role": "ml-pm"})):

@@ -81,7 +81,7 @@ def test_a_stale_scorer_is_retrained_or_refused_with_the_command(catalog_copy, f
     kw = {"index_root": tmp_path / "idx", "cache_dir": tmp_path / "cache", "backend": "torch"}
     _, before = train(catalog, fake_embedder, **kw)
     assert load_or_train(catalog, fake_embedder, auto_train=False, **kw) is not None  # fresh: loads
-    catalog = _labelled_catalog(catalog_copy, LABELLED + [("Data PM for a data feed sold to insurers.", "data-pm")])
+    catalog = _labelled_catalog(catalog_copy, [*LABELLED, ("Data PM for a data feed sold to insurers.", "data-pm")])
     with pytest.raises(BuiltIndexError, match=r"stale \(training_data_hash changed\).*matcher train --catalog default"):
         load_or_train(catalog, fake_embedder, auto_train=False, **kw)
     with caplog.at_level(logging.WARNING, logger="matcher"):
@@ -103,7 +103,7 @@ def test_damaged_weights_are_never_used(small_catalog, fake_embedder, tmp_path):
 
 def test_a_catalog_without_labelled_profiles_trains_on_its_own_statements(catalog_copy, fake_embedder, settings):
     shutil.rmtree(catalog_copy / LABELLED_DIR, ignore_errors=True)
-    m = Matcher.load(replace(settings, corpus_dir=catalog_copy.parent), embedder=fake_embedder)
+    m = Matcher.load(replace(settings, corpus_dir=catalog_copy.parent, scorer="learned"), embedder=fake_embedder)
     assert m.scorer is not None and m.scorer.classes[-1] == NONE  # adjacent roles' statements teach "none"
     manifest = json.loads((scorer_dir(settings.index_dir, "default", settings.backend) / "manifest.json").read_text())
     assert manifest["training_data"] == "catalog" and manifest["dev_metrics"] is None

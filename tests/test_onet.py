@@ -132,7 +132,8 @@ def test_real_model_finds_occupations_from_titles(subset, real_embedder, tmp_pat
 
     from matcher.settings import Settings
 
-    m = Matcher.load(replace(Settings(), index_dir=tmp_path / "index"), catalog=str(subset), embedder=real_embedder)
+    m = Matcher.load(replace(Settings(), scorer="similarity",
+                             index_dir=tmp_path / "index"), catalog=str(subset), embedder=real_embedder)
     for query, code in [("Java programmer", "15-1252.00"), ("ICU nurse", "29-1141.00"),
                         ("Long haul trucker", "53-3032.00"), ("Line cook", "35-2014.00")]:
         assert m.match(query).results[0].role_id == code, query

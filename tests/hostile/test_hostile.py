@@ -172,3 +172,12 @@ def test_openapi_declares_what_is_enforced(server):
         assert "404" in spec["paths"][path]["get"]["responses"]
     text = spec["paths"]["/v1/match"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert text["properties"]["text"]["minLength"] == 1
+
+
+def test_the_shipped_scorer_answers_with_its_own_reasons(server):
+    text = ("PM, GenAI copilot in our CRM. Shipped email drafting + call summaries on GPT-4; ran weekly human "
+            "evals on hallucination rate; cut cost per conversation from 4c to 1.5c.")
+    doc = httpx.post(server.url + "/v1/match", json={"text": text}, timeout=30).json()
+    assert doc["best_fit"] == "ai-pm" and doc["results"][0]["score"] > 0.9
+    assert all(e["contribution"] > 0 for e in doc["results"][0]["evidence"])
+    assert abs(sum(r["score"] for r in doc["results"]) - 1.0) < 0.05  # probabilities (≈ none's share left)
