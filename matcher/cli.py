@@ -69,7 +69,9 @@ def render_text(result: MatchResult) -> str:
             sub.append(f"interest {r.interest:.2f}")
         lines.append(f"{rank}. {r.title:<{width}}  {r.score:.2f}  {_bar(r.score):<{BAR_WIDTH}}  ({', '.join(sub)})")
         for ev in r.evidence[:3]:
-            lines.append(f'   "{ev.resume_passage}"  ↔  "{ev.role_statement}"  ({ev.similarity:.2f})')
+            # the learned scorer's own weight for the passage, else the similarity of the pair
+            weight = f"+{ev.contribution:.2f}" if ev.contribution is not None else f"{ev.similarity:.2f}"
+            lines.append(f'   "{ev.resume_passage}"  ↔  "{ev.role_statement}"  ({weight})')
         for gap in r.gaps[:3]:
             lines.append(f'   not covered: "{gap}"')
     c = result.contrast

@@ -18,6 +18,9 @@ from .segment import Passage
 DISTINCT_LIMIT = 20_000  # statements; past this the statement×statement product costs more than it tells
 CONTRAST_MARGIN = 0.02  # a passage favours one role when its best similarity there is this much higher
 CONTRAST_PAIRS = 3  # passages shown on each side of a contrast
+# A passage counts as evidence for a role under the learned scorer when it adds at least this much to
+# the role's (calibrated) logit: smaller terms are noise, e.g. "B.Sc." nudging an unlikely role.
+LEARNED_EVIDENCE_FLOOR = 0.1
 
 
 def distinctiveness(vectors: np.ndarray, role_of: np.ndarray, n_roles: int) -> np.ndarray:
@@ -73,7 +76,7 @@ class Explainer:
         each paired with the role statement it most resembles."""
         out = []
         for p in np.argsort(-terms, kind="stable")[:limit]:
-            if terms[p] <= 0 or not len(rows):
+            if terms[p] < LEARNED_EVIDENCE_FLOOR or not len(rows):
                 break
             s = int(np.argmax(sims[:, p]))
             st, ps = self.statements[rows[s]], passages[p]
