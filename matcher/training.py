@@ -12,8 +12,8 @@ Where the examples come from:
 The artefact lives in ``<index folder>/scorer/`` with a manifest (catalog hash, training-data hash,
 model, backend, dev metrics, checksum of the weights). On load it is checked like the index: a
 stale or damaged scorer is retrained (small catalogs, ``auto_rebuild``) or refused with the
-command to run. Passage vectors of the training texts are cached under ``cache_dir/embeddings``,
-keyed by model, backend and text, so retraining after a catalog or config change is seconds.
+command to run. Passage vectors of the training texts are kept under ``cache_dir/embeddings``, one
+store per model and backend, so retraining after a catalog, data or config change is seconds.
 """
 
 from __future__ import annotations
@@ -125,27 +125,40 @@ def examples(catalog: Catalog, which: str = "train") -> Examples | None:
 
 
 def embed_docs(docs: Sequence[Sequence[str]], embedder: Embedder, cache_dir: Path, backend: str) -> list[np.ndarray]:
-    """Unit vectors for every passage of every doc, through a cache keyed by model, backend and text."""
+    """Unit vectors for every passage of every doc, through a store of passage vectors kept per
+    model and backend (``cache_dir/embeddings/``): only passages never seen before are embedded, so
+    adding a few labelled profiles, or retraining, costs seconds rather than minutes."""
     flat = [p for doc in docs for p in doc]
-    key = hashlib.sha256(json.dumps([embedder.name, backend, embedder.dimension, flat]).encode()).hexdigest()[:20]
-    path = Path(cache_dir) / "embeddings" / f"{key}.npy"
-    vectors = None
-    if path.is_file():
+    store = Path(cache_dir) / "embeddings" / f"{_slug(embedder.name)}-{backend}-{embedder.dimension}.npz"
+    keys: list[str] = []
+    vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
+    if store.is_file():
         try:
-            vectors = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            vectors = None
-    if vectors is None or vectors.shape != (len(flat), embedder.dimension):
-        vectors = np.asarray(embedder.embed(flat), dtype=np.float32)
-        path.parent.mkdir(parents=True, exist_ok=True)
+            with np.load(store, allow_pickle=False) as z:
+                keys, vectors = z["keys"].tolist(), z["vectors"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # a damaged cache is rebuilt
+            keys, vectors = [], np.zeros((0, embedder.dimension), dtype=np.float32)
+    row = {k: i for i, k in enumerate(keys)}
+    wanted = [hashlib.sha1(p.encode("utf-8")).hexdigest() for p in flat]
+    missing = list(dict.fromkeys(k for k in wanted if k not in row))
+    if missing:
+        text_of = dict(zip(wanted, flat, strict=True))
+        new = np.asarray(embedder.embed([text_of[k] for k in missing]), dtype=np.float32)
+        row.update({k: len(keys) + i for i, k in enumerate(missing)})
+        keys, vectors = keys + missing, np.vstack([vectors, new])
+        store.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
-        np.save(buf, vectors, allow_pickle=False)
-        atomic_write(path, buf.getvalue())
+        np.savez(buf, keys=np.array(keys), vectors=vectors)
+        atomic_write(store, buf.getvalue())
     out, pos = [], 0
     for doc in docs:
-        out.append(vectors[pos:pos + len(doc)])
+        out.append(vectors[[row[k] for k in wanted[pos:pos + len(doc)]]].reshape(len(doc), embedder.dimension))
         pos += len(doc)
     return out
+
+
+def _slug(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
 
 
 def dev_metrics(scorer: LearnedScorer, docs, vectors, labels) -> dict:
