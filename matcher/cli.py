@@ -142,7 +142,7 @@ def cmd_eval(args) -> int:
     matcher = _load(args)
     reports = evaluate(matcher, Path(args.file), baselines=not args.no_baselines)
     check = None
-    if matcher.settings.backend != "torch":
+    if matcher.settings.backend != "torch" and not args.no_guard:
         # The quality guard: the same items through the fp32 torch reference, compared top-1 by top-1
         # (the same learned scorer on the reference vectors: the guard measures the backend alone).
         reference = Matcher.load(replace(matcher.settings, backend="torch", scorer="similarity"))
@@ -281,6 +281,7 @@ def _add_matching(sub) -> None:
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--no-guard", action="store_true", help="skip the quality guard (the torch fp32 reference run)")
     p.add_argument("--misses", action="store_true", help="list the items the matcher got wrong")
     add_flags(p)
     p.set_defaults(func=cmd_eval)
