@@ -26,6 +26,7 @@ from .scoring import ScoringConfig, best_per_role, fit_from_best, runner_up_per_
 from .segment import Passage, one_line_query, split_passages
 from .settings import Settings
 from .text import check_text
+from .training import load_or_train
 
 # An *approximate* (HNSW) index, built past index.EXACT_SEARCH_LIMIT statements, picks the candidate
 # roles first and only their statements are scored exactly. An exact (flat) index is never searched first: its search is
@@ -115,8 +116,6 @@ class Matcher:
                            auto_rebuild=settings.auto_rebuild)
         scorer = None
         if settings.scorer == "learned":
-            from .training import load_or_train
-
             scorer = load_or_train(cat, embedder, index_root=settings.index_dir, cache_dir=settings.cache_dir,
                                    backend=settings.backend, auto_train=settings.auto_rebuild)
         return cls(built, embedder, settings, scoring, scorer)
