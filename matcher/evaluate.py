@@ -16,7 +16,6 @@ the same run:
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections import Counter, defaultdict
@@ -27,6 +26,7 @@ import numpy as np
 
 from .core import Matcher
 from .errors import InputError
+from .learned import expected_calibration_error, reliability
 
 NONE = "none"
 
@@ -92,26 +92,6 @@ class Report:
         conf = np.array([self.answers[i].score for i in idx], dtype=float)
         correct = np.array([self.answers[i].ranking[0] == self.items[i].label for i in idx])
         return conf, correct
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """Σ over equal-width score bins of |share right − mean score| × share of items in the bin."""
-    return float(sum(len(c) / len(confidence) * abs(r.mean() - c.mean())
-                     for c, r, _ in reliability(confidence, correct, bins)))
-
-
-Bins = list[tuple[np.ndarray, np.ndarray, str]]
-
-
-def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> Bins:
-    """The non-empty bins of a reliability table: (scores, outcomes, "lo–hi") each."""
-    edges = np.linspace(0, 1, bins + 1)
-    out = []
-    for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
-        sel = (confidence > lo) & (confidence <= hi) if k else (confidence >= lo) & (confidence <= hi)
-        if sel.any():
-            out.append((confidence[sel], correct[sel], f"{lo:.1f}–{hi:.1f}"))
-    return out
 
 
 def load_items(path: Path, role_ids: list[str]) -> list[Item]:

@@ -101,9 +101,9 @@ class Explainer:
 
         def pick(part: tuple[np.ndarray, np.ndarray], sign: float) -> tuple[Evidence, ...]:
             chosen = np.flatnonzero(sign * margin > CONTRAST_MARGIN)
-            chosen = chosen[np.argsort(-sign * margin[chosen], kind="stable")][:CONTRAST_PAIRS]
-            return tuple(self.learned_evidence(part[0], part[1], passages, np.where(
-                np.isin(np.arange(len(passages)), chosen), sign * margin, 0.0), CONTRAST_PAIRS))
+            terms = np.zeros(len(passages))
+            terms[chosen] = sign * margin[chosen]  # only the passages that lean this way
+            return tuple(self.learned_evidence(part[0], part[1], passages, terms, CONTRAST_PAIRS))
 
         return Contrast(top.role_id, second.role_id, pick(top_part, 1.0), pick(second_part, -1.0))
 

@@ -186,3 +186,25 @@ def fit_temperature(scorer: LearnedScorer, docs, vectors, labels) -> float:
         if nll < best_nll:
             best, best_nll = float(t), nll
     return best
+
+
+# -- calibration (dev metrics here, `matcher eval` at the edge) ------------------------------------
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Σ over equal-width score bins of |share right − mean score| × share of items in the bin."""
+    return float(sum(len(c) / len(confidence) * abs(r.mean() - c.mean())
+                     for c, r, _ in reliability(confidence, correct, bins)))
+
+
+Bins = list[tuple[np.ndarray, np.ndarray, str]]
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> Bins:
+    """The non-empty bins of a reliability table: (scores, outcomes, "lo–hi") each."""
+    edges = np.linspace(0, 1, bins + 1)
+    out = []
+    for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        sel = (confidence > lo) & (confidence <= hi) if k else (confidence >= lo) & (confidence <= hi)
+        if sel.any():
+            out.append((confidence[sel], correct[sel], f"{lo:.1f}–{hi:.1f}"))
+    return out

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import json
 import logging
 import time
@@ -36,7 +35,7 @@ from .embed import Embedder
 from .errors import BuiltIndexError, CatalogError
 from .files import atomic_write, utc_timestamp
 from .index import index_dir_for
-from .learned import NONE, LearnedScorer, TrainConfig, fit, fit_temperature
+from .learned import NONE, LearnedScorer, TrainConfig, expected_calibration_error, fit, fit_temperature
 from .segment import split_passages
 from .version import __version__
 
@@ -177,17 +176,6 @@ def dev_metrics(scorer: LearnedScorer, docs, vectors, labels) -> dict:
 
 def _mean(a: np.ndarray) -> float | None:
     return float(a.mean()) if len(a) else None
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """Σ over equal-width confidence bins of |accuracy − mean confidence| × share of items."""
-    edges = np.linspace(0, 1, bins + 1)
-    total = 0.0
-    for lo, hi in itertools.pairwise(edges):
-        sel = (confidence > lo) & (confidence <= hi)
-        if sel.any():
-            total += sel.mean() * abs(correct[sel].mean() - confidence[sel].mean())
-    return float(total)
 
 
 def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: Path, backend: str,
