@@ -128,10 +128,11 @@ def cmd_train(args) -> int:
     base = Matcher.load(replace(settings, scorer="similarity"))  # the index too: built or refreshed if needed
     catalog = base.catalog
     _, m = train(catalog, base.embedder, index_root=settings.index_dir, cache_dir=settings.cache_dir,
-                 backend=settings.backend)
+                 backend=settings.backend, statement_vectors=base.index.vectors)
     dev = m["dev_metrics"]
     print(f"trained the scorer of catalog {catalog.name!r} on {m['examples']} {m['training_data']} examples "
-          f"({len(m['classes'])} classes) in {m['train_seconds']} s; temperature {m['temperature']:.3f}"
+          f"({len(m['classes'])} classes, {m['scorer']} scorer) in {m['train_seconds']} s; "
+          f"temperature {m['temperature']:.3f}"
           + (f"; dev: top-1 {dev['top1']}, none → no fit {dev['none_to_no_fit']}, in scope → no fit "
              f"{dev['in_scope_to_no_fit']}, ECE {dev['ece']}" if dev else "; no dev set (temperature 1)"))
     return 0

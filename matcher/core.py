@@ -20,13 +20,14 @@ from .embed import Embedder, make_embedder
 from .errors import InputError, MatcherError, UnknownRole
 from .explain import Explainer
 from .index import BuiltIndex, load_index
-from .learned import LearnedScorer
+from .learned import NONE
+from .nearest import ExampleScorer
 from .result import MatchResult, RoleResult
 from .scoring import ScoringConfig, best_per_role, fit_from_best, runner_up_per_role, sigmoid
 from .segment import Passage, one_line_query, split_passages
 from .settings import Settings
 from .text import check_text
-from .training import load_or_train
+from .training import Scorer, load_or_train
 
 # An *approximate* (HNSW) index, built past index.EXACT_SEARCH_LIMIT statements, picks the candidate
 # roles first and only their statements are scored exactly. An exact (flat) index is never searched first: its search is
@@ -81,7 +82,7 @@ class Matcher:
     """Match résumés against one catalog's built index."""
 
     def __init__(self, index: BuiltIndex, embedder: Embedder, settings: Settings,
-                 scoring: ScoringConfig | None = None, scorer: LearnedScorer | None = None) -> None:
+                 scoring: ScoringConfig | None = None, scorer: Scorer | None = None) -> None:
         self.index = index
         # The learned scorer ranks and scores when the catalog has one (README "What a score means");
         # without one (a large catalog never trained, or MATCHER_SCORER=similarity) the similarity
@@ -117,10 +118,11 @@ class Matcher:
         scorer = None
         if settings.scorer == "learned":
             scorer = load_or_train(cat, embedder, index_root=settings.index_dir, cache_dir=settings.cache_dir,
-                                   backend=settings.backend, auto_train=settings.auto_rebuild)
+                                   backend=settings.backend, auto_train=settings.auto_rebuild,
+                                   statement_vectors=built.vectors)
         return cls(built, embedder, settings, scoring, scorer)
 
-    def with_scorer(self, scorer: LearnedScorer | None) -> Matcher:
+    def with_scorer(self, scorer: Scorer | None) -> Matcher:
         """The same index and model with another scorer (``None``: the similarity scorer), e.g. to
         compare the two in ``matcher eval``."""
         return Matcher(self.index, self.embedder, self.settings, self.scoring, scorer)
@@ -303,7 +305,14 @@ class Matcher:
                                       None if exp is None else float(exp[i]),
                                       None if interest is None else float(interest[i]),
                                       tuple(evidence), self._explain.gaps(rows, sims)))
-        best_fit = results[0].role_id if results and results[0].score >= cfg.fit_line else None
+        # "No good fit": on a small catalog, when no role reaches the fit line; on a large one, where
+        # close occupations share the probability (Registered / Critical Care / Acute Care Nurses),
+        # when "none" holds at least as much as the fit line leaves to the roles.
+        if isinstance(scorer, ExampleScorer):
+            fits = float(ex.probs[column[NONE]]) < 1 - cfg.fit_line
+        else:
+            fits = bool(results) and results[0].score >= cfg.fit_line
+        best_fit = results[0].role_id if results and fits else None
         contrast = None
         if len(order) >= 2:
             a, b = int(order[0]), int(order[1])

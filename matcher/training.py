@@ -33,9 +33,11 @@ import numpy as np
 from .catalog import Catalog
 from .embed import Embedder
 from .errors import BuiltIndexError, CatalogError
+from .example_training import NO_WORK, example_digest, load_examples, save_examples, train_examples
 from .files import atomic_write, utc_timestamp
 from .index import index_dir_for
 from .learned import NONE, LearnedScorer, TrainConfig, expected_calibration_error, fit, fit_temperature
+from .nearest import ExampleConfig, ExampleScorer
 from .segment import split_passages
 from .version import __version__
 
@@ -43,12 +45,10 @@ log = logging.getLogger("matcher")
 
 FORMAT_VERSION = 1
 LABELLED_DIR = "_labelled"
-# Past this many roles a scorer is trained only on request (`matcher train`): O*NET's 1,016 classes
-# take minutes, and its similarity ranking is the measured baseline there.
-AUTO_TRAIN_MAX_ROLES = 50
 # Past this, one weight row per role over a vocabulary of n-grams outgrows memory and minutes
-# (O*NET: 1,016 roles); such catalogs are ranked by the similarity scorer.
+# (O*NET: 1,016 roles): such catalogs get the example scorer (nearest.py) instead.
 TRAIN_MAX_ROLES = 200
+Scorer = LearnedScorer | ExampleScorer
 WEIGHT_FIELDS = ("idf", "w_lex", "b_lex", "w_mean", "w_max", "b_dense")
 
 
@@ -100,6 +100,8 @@ def data_digest(catalog: Catalog, config: TrainConfig) -> str:
     h = hashlib.sha256(json.dumps([FORMAT_VERSION, asdict(config), catalog.role_ids]).encode())
     for path in labelled_files(catalog):
         h.update(path.read_bytes() if path is not None else b"-")
+    if len(catalog.roles) > TRAIN_MAX_ROLES:  # the example scorer: its own choices and "no work" texts
+        h.update(json.dumps(asdict(ExampleConfig())).encode() + NO_WORK.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -179,14 +181,38 @@ def _mean(a: np.ndarray) -> float | None:
 
 
 def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: Path, backend: str,
-          config: TrainConfig | None = None) -> tuple[LearnedScorer, dict]:
-    """Train ``catalog``'s scorer, save it beside its index and return it with its manifest."""
+          config: TrainConfig | None = None, statement_vectors: np.ndarray | None = None) -> tuple[Scorer, dict]:
+    """Train ``catalog``'s scorer, save it beside its index and return it with its manifest.
+
+    Catalogs of more than ``TRAIN_MAX_ROLES`` roles get the example scorer, which needs the index's
+    vectors (``statement_vectors``, in ``catalog.statements`` order)."""
     started = time.time()
     config = config or TrainConfig()
+    folder = scorer_dir(index_root, catalog.name, backend)
+    common = {"format_version": FORMAT_VERSION, "package_version": __version__, "catalog": catalog.name,
+              "corpus_hash": catalog.hash, "training_data_hash": data_digest(catalog, config),
+              "model": embedder.name, "backend": backend, "dimension": embedder.dimension,
+              "config": asdict(config)}
     if len(catalog.roles) > TRAIN_MAX_ROLES:
-        raise CatalogError(f"catalog {catalog.name!r} has {len(catalog.roles):,} roles; the learned scorer trains on "
-                           f"catalogs of up to {TRAIN_MAX_ROLES} (larger ones are ranked by the similarity scorer, "
-                           "which needs no training)")
+        if statement_vectors is None:
+            raise CatalogError(f"catalog {catalog.name!r}: training its scorer needs its built index")
+
+        def embed_texts(texts: list[str]) -> np.ndarray:
+            vecs = embed_docs([[t] for t in texts], embedder, cache_dir, backend)
+            return np.vstack(vecs) if vecs else np.zeros((0, embedder.dimension), np.float32)
+
+        drafted, info = train_examples(catalog, embedder, statement_vectors, embed_texts, ExampleConfig())
+        save_examples(drafted, folder)
+        example_scorer = load_examples(folder, drafted.classes)  # as saved (float16 vectors): what loads later
+        probs, labels = info.pop("dev_probs"), info.pop("dev_labels")
+        manifest = {**common, "scorer": "examples", "training_data": "catalog", **info,
+                    "examples": info["title_examples"] + info["statement_examples"],
+                    "classes": list(example_scorer.classes), "example_config": asdict(ExampleConfig()),
+                    "temperature": 1.0, "dev_metrics": _dev_metrics_from(probs, labels, example_scorer),
+                    "weights_sha256": example_digest(example_scorer), "trained_at": utc_timestamp(),
+                    "train_seconds": round(time.time() - started, 1)}
+        atomic_write(folder / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+        return example_scorer, manifest
     data = examples(catalog, "train")
     classes = [r.id for r in catalog.roles] + ([NONE] if NONE in data.labels else [])
     vectors = embed_docs(data.docs, embedder, cache_dir, backend)
@@ -198,16 +224,25 @@ def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: 
         scorer = replace(scorer, temperature=fit_temperature(scorer, dev.docs, dev_vectors, dev.labels))
         metrics = dev_metrics(scorer, dev.docs, dev_vectors, dev.labels)
     manifest = {
-        "format_version": FORMAT_VERSION, "package_version": __version__, "catalog": catalog.name,
-        "corpus_hash": catalog.hash, "training_data": data.source,
-        "training_data_hash": data_digest(catalog, config), "examples": len(data.labels),
-        "model": embedder.name, "backend": backend, "dimension": embedder.dimension, "classes": classes,
-        "config": asdict(config), "temperature": scorer.temperature, "dev_metrics": metrics,
+        **common, "scorer": "learned", "training_data": data.source, "examples": len(data.labels),
+        "classes": classes, "temperature": scorer.temperature, "dev_metrics": metrics,
         "weights_sha256": weights_digest(scorer), "trained_at": utc_timestamp(),
         "train_seconds": round(time.time() - started, 1),
     }
-    save(scorer, manifest, scorer_dir(index_root, catalog.name, backend))
+    save(scorer, manifest, folder)
     return scorer, manifest
+
+
+def _dev_metrics_from(probs: np.ndarray, labels: np.ndarray, scorer: ExampleScorer) -> dict:
+    """Dev metrics of the example scorer (its dev data fitted the weights: a sanity check, not a test)."""
+    in_scope = labels >= 0
+    roles = probs[:, :-1]
+    ranked = roles.argmax(1)
+    no_fit = probs[:, -1] >= 0.5
+    out = {"items": len(labels), "top1": _mean(ranked[in_scope] == labels[in_scope]),
+           "in_scope_to_no_fit": _mean(no_fit[in_scope]), "none_to_no_fit": _mean(no_fit[~in_scope]),
+           "ece": expected_calibration_error(roles.max(1)[in_scope], (ranked == labels)[in_scope])}
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
 
 
 def scorer_dir(index_root: Path, catalog_name: str, backend: str) -> Path:
@@ -233,8 +268,13 @@ def save(scorer: LearnedScorer, manifest: dict, folder: Path) -> None:
     atomic_write(folder / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
 
 
-def load(folder: Path, manifest: dict) -> LearnedScorer:
+def load(folder: Path, manifest: dict) -> Scorer:
     """The scorer a manifest describes; :class:`BuiltIndexError` if its weights do not match it."""
+    if manifest.get("scorer") == "examples":
+        scorer: Scorer = load_examples(folder, tuple(manifest["classes"]))
+        if example_digest(scorer) != manifest.get("weights_sha256"):
+            raise BuiltIndexError(f"the scorer in {folder} does not match its manifest's checksum")
+        return scorer
     try:
         with np.load(folder / "weights.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in (*WEIGHT_FIELDS, "vocab")}
@@ -249,27 +289,25 @@ def load(folder: Path, manifest: dict) -> LearnedScorer:
 
 
 def load_or_train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: Path, backend: str,
-                  auto_train: bool = True) -> LearnedScorer | None:
+                  auto_train: bool = True, statement_vectors: np.ndarray | None = None) -> Scorer:
     """The catalog's scorer, checked against the catalog, data, model and backend.
 
-    Missing, stale or damaged: retrained when ``auto_train`` and the catalog is small, otherwise
-    ``None`` for a large catalog never trained (the similarity scorer answers) and an error naming
-    the command for one whose scorer went stale.
+    Missing, stale or damaged: trained (once) when ``auto_train``, like the index; otherwise an error
+    naming the command to run.
     """
     folder = scorer_dir(index_root, catalog.name, backend)
-    hint = f"run `matcher train --catalog {catalog.name}`"
     reason = _staleness(catalog, embedder, folder, backend)
     if reason is None:
         try:
             return load(folder, json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
-        except BuiltIndexError as exc:
-            reason = f"damaged ({exc.message})"
-    if reason == "missing" and len(catalog.roles) > AUTO_TRAIN_MAX_ROLES:
-        return None
-    if not auto_train or len(catalog.roles) > AUTO_TRAIN_MAX_ROLES:
-        raise BuiltIndexError(f"the learned scorer of catalog {catalog.name!r} is {reason}; {hint}")
+        except (BuiltIndexError, KeyError, ValueError) as exc:
+            reason = f"damaged ({getattr(exc, 'message', type(exc).__name__)})"
+    if not auto_train:
+        raise BuiltIndexError(f"the learned scorer of catalog {catalog.name!r} is {reason}; "
+                              f"run `matcher train --catalog {catalog.name}`")
     log.warning("the learned scorer of catalog %r is %s: training it (once)", catalog.name, reason)
-    return train(catalog, embedder, index_root=index_root, cache_dir=cache_dir, backend=backend)[0]
+    return train(catalog, embedder, index_root=index_root, cache_dir=cache_dir, backend=backend,
+                 statement_vectors=statement_vectors)[0]
 
 
 def _staleness(catalog: Catalog, embedder: Embedder, folder: Path, backend: str) -> str | None:

@@ -17,6 +17,9 @@ SECTIONS = ("responsibilities", "skills", "background", "trajectory", "fits_if")
 # Sections whose statements can be "gaps": things the role does or needs. Background and
 # trajectory describe where people come from and go to, not something a résumé must cover.
 GAP_SECTIONS = ("responsibilities", "skills")
+# Other names people hold the role under ("RN" for a registered nurse): not statements (never indexed,
+# never gaps), but labelled examples the scorer of a large catalog trains on.
+ALIASES = "aliases"
 ROLE_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 KINDS = ("offered", "adjacent")
 MAX_LEN = {"title": 200, "summary": 2000, "statement": 1000}  # characters, whatever file a catalog comes from
@@ -50,6 +53,11 @@ class Role:
         for section in SECTIONS:
             out.extend(Statement(self.id, section, text) for text in self.sections.get(section, ()))
         return out
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Other titles of the role (see ``ALIASES``)."""
+        return tuple(self.sections.get(ALIASES, ()))
 
     def to_dict(self) -> dict:
         """A JSON-ready view for the roles endpoints and ``matcher roles``."""
@@ -101,8 +109,10 @@ class Catalog:
     def hash(self) -> str:
         """A content hash of everything that ends up in the index (computed once: the catalog is frozen,
         and hashing ~50,000 statements costs ~0.2 s, which every match result would otherwise pay)."""
-        payload = json.dumps([(r.id, r.kind, r.title, [(s.section, s.text) for s in r.statements()])
-                              for r in self.all_roles], ensure_ascii=False)
+        # Aliases count only where a role has some, so catalogs without them keep their old hash.
+        payload = json.dumps([[r.id, r.kind, r.title, [(s.section, s.text) for s in r.statements()]]
+                              + ([list(r.aliases)] if r.aliases else []) for r in self.all_roles],
+                             ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
     def role(self, role_id: str) -> Role:

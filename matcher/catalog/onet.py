@@ -17,7 +17,8 @@ Section mapping (see the README's "Catalogs" section):
   → ``skills``: ``"Spreadsheet software: Microsoft Excel, Google Sheets"``.
 * The occupation title, its reported job titles and its alternate titles → ``trajectory``, one
   short statement per title (reported ones first, then alternate titles named by the most
-  sources), at most ``max_titles`` per occupation to keep the catalog at a sane size.
+  sources), at most ``max_titles`` per occupation to keep the index at a sane size; every title
+  (the occupation's own excepted) → ``aliases``, which the scorer learns from but the index does not hold.
 
 ``exclude_titles`` leaves titles out (case- and space-insensitive): benchmarks pass the titles they
 use as queries so the catalog cannot contain the answers verbatim.
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CatalogError
-from .model import MAX_LEN, Role
+from .model import ALIASES, MAX_LEN, Role
 from .table import write_jsonl_catalog
 from .yaml_files import role_files
 
@@ -219,12 +220,13 @@ def occupation_role(occ: Occupation, *, exclude: set[str] = frozenset(), max_tit
     for title in [occ.title, *occ.titles]:
         if normalise_title(title) in exclude:
             dropped += 1
-        elif len(titles) < max_titles:
+        else:
             titles.append(title)
     sections = {
         "responsibilities": tuple(occ.tasks),
         "skills": tuple(_skill_statements(occ.technology, examples_per_statement)),
-        "trajectory": tuple(titles),
+        "trajectory": tuple(titles[:max_titles]),
+        ALIASES: tuple(t for t in titles if t != occ.title),  # every title: the scorer learns from all
     }
     return Role(occ.code, occ.title, occ.description, sections, "offered"), dropped
 
@@ -251,12 +253,14 @@ class ImportSummary:
     statements: dict[str, int]  # per section, summary included
     excluded_titles: int  # title statements left out because they were on the exclusion list
     seconds: float
+    aliases: int = 0  # other titles kept as aliases (not statements)
 
     def describe(self) -> str:
         total = sum(self.statements.values())
         parts = ", ".join(f"{k} {v:,}" for k, v in self.statements.items())
         return (f"wrote O*NET {self.version or ''} catalog {self.folder.name!r}: {self.roles:,} roles, "
-                f"{total:,} statements ({parts}); {self.excluded_titles:,} excluded titles left out; "
+                f"{total:,} statements ({parts}), {self.aliases:,} aliases; "
+                f"{self.excluded_titles:,} excluded titles left out; "
                 f"{self.seconds:.1f} s → {self.folder / CATALOG_FILE}").replace("O*NET  ", "O*NET ")
 
 
@@ -303,7 +307,8 @@ def import_onet(src: Path, out: Path, *, exclude_titles: Iterable[str] | Path | 
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl_catalog(out / CATALOG_FILE, roles, metadata)
     (out / "README.md").write_text(_readme(version, len(roles), counts, excluded, metadata), encoding="utf-8")
-    return ImportSummary(out, version, len(roles), counts, excluded, time.time() - started)
+    aliases = sum(len(r.aliases) for r in roles)
+    return ImportSummary(out, version, len(roles), counts, excluded, time.time() - started, aliases)
 
 
 def _readme(version: str, roles: int, counts: dict[str, int], excluded: int, metadata: dict) -> str:

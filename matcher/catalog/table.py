@@ -5,7 +5,8 @@ Both formats carry the same columns (JSONL: the same keys)::
     role_id,title,section,statement[,summary][,kind]
 
 * ``section`` is one of ``responsibilities, skills, background, trajectory, fits_if`` (or
-  ``summary``: the row's statement is then the role's summary).
+  ``summary``: the row's statement is then the role's summary; or ``aliases``: another title of
+  the role, which the scorer of a large catalog learns from but the index does not hold).
 * ``title``, ``summary`` and ``kind`` (``offered``/``adjacent``) are role-level: give them on any
   row of the role (blank on the others is fine), but never two different values for one role.
 * A row with an empty ``section`` *and* an empty ``statement`` only sets role-level fields.
@@ -28,9 +29,10 @@ from pathlib import Path
 
 from ..errors import CatalogError
 from ..files import atomic_write
-from .model import KINDS, MAX_LEN, ROLE_ID_PATTERN, SECTIONS, Catalog, Role
+from .model import ALIASES, KINDS, MAX_LEN, ROLE_ID_PATTERN, SECTIONS, Catalog, Role
 
 COLUMNS = ("role_id", "title", "section", "statement")
+ROW_SECTIONS = (*SECTIONS, ALIASES)  # what a row's section may be (besides "summary")
 OPTIONAL_COLUMNS = ("summary", "kind")
 ROLE_FIELDS = ("title", "summary", "kind")
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # a catalog file's format, by its suffix
@@ -163,7 +165,7 @@ class _RoleDraft:
         self.first_line = line
         self.values: dict[str, str] = {}
         self.set_on: dict[str, int] = {}
-        self.sections: dict[str, list[str]] = {s: [] for s in SECTIONS}
+        self.sections: dict[str, list[str]] = {s: [] for s in ROW_SECTIONS}
         self.seen: dict[tuple[str, str], int] = {}
 
     def set(self, where: str, line: int, key: str, value: str) -> None:
@@ -182,7 +184,7 @@ def _short(text: str, limit: int = 60) -> str:
 def roles_from_rows(rows: Iterable[tuple[int, dict[str, str]]], where: str) -> list[Role]:
     """Group checked rows into roles (in order of first appearance); errors name ``where:line``."""
     drafts: dict[str, _RoleDraft] = {}
-    expected_sections = ", ".join((*SECTIONS, "summary"))
+    expected_sections = ", ".join((*ROW_SECTIONS, "summary"))
     for line, raw in rows:
         row = {k: (v or "").strip() for k, v in raw.items()}
         role_id = row.get("role_id", "")
@@ -206,7 +208,7 @@ def roles_from_rows(rows: Iterable[tuple[int, dict[str, str]]], where: str) -> l
             continue  # a role-level row: title/summary/kind only
         if not section:
             raise CatalogError(f"{where}:{line}: empty section; expected one of {expected_sections}")
-        if section != "summary" and section not in SECTIONS:
+        if section != "summary" and section not in ROW_SECTIONS:
             raise CatalogError(f"{where}:{line}: unknown section {section!r}; expected one of {expected_sections}")
         if not statement:
             raise CatalogError(f"{where}:{line}: empty statement (section {section!r}, role '{role_id}')")
@@ -278,7 +280,7 @@ def role_rows(role: Role) -> Iterator[dict[str, str]]:
     if role.kind != "offered":
         head["kind"] = role.kind
     yield head
-    for section in SECTIONS:
+    for section in ROW_SECTIONS:
         for text in role.sections.get(section, ()):
             yield {"role_id": role.id, "section": section, "statement": text}
 

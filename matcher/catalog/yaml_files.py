@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import CatalogError
-from .model import MAX_LEN, ROLE_ID_PATTERN, SECTIONS, Catalog, Role
+from .model import ALIASES, MAX_LEN, ROLE_ID_PATTERN, SECTIONS, Catalog, Role
 
 ROLE_SUFFIXES = (".yaml", ".yml")
 METADATA_FILE = "_catalog.yaml"
@@ -38,8 +38,9 @@ class RoleFile(BaseModel):
     background: list[str] = Field(default_factory=list)
     trajectory: list[str] = Field(default_factory=list)
     fits_if: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)  # other titles of the role (model.ALIASES)
 
-    @field_validator(*SECTIONS)
+    @field_validator(*SECTIONS, ALIASES)
     @classmethod
     def _non_empty_statements(cls, value: list[str]) -> list[str]:
         cleaned = [s.strip() for s in value]
@@ -79,7 +80,7 @@ def load_role_file(path: Path) -> Role:
     if parsed.id != path.stem:
         raise CatalogError(f"{path}: field 'id' is {parsed.id!r} but the file is named {path.name}; "
                            f"name the file {parsed.id}.yaml")
-    sections = {s: tuple(getattr(parsed, s)) for s in SECTIONS}
+    sections = {s: tuple(getattr(parsed, s)) for s in (*SECTIONS, ALIASES)}
     return Role(parsed.id, parsed.title, parsed.summary, sections, parsed.kind)
 
 

@@ -1,0 +1,216 @@
+"""The example scorer: a calibrated classifier for large catalogs (O*NET's 1,016 occupations).
+
+A large catalog says a lot about each role in its own words: its title, the other titles people
+hold in it (``aliases``) and its statements. Every one of those is a labelled *example* of the
+role. For one passage, each role gets five features from those examples:
+
+- the best and the mean of the three best cosine similarities to the role's *titles*;
+- the same two over the role's *statements*;
+- a linear head's logit (a softmax classifier over the roles, trained on all the examples),
+  standardised over the roles so its scale is comparable with the similarities.
+
+A role's logit is a weighted sum of its features averaged over the text's passages, so each
+passage's share of a logit is exact (the evidence and the contrast use it, as for the learned
+scorer). The five weights, and the logit of ``none`` (a constant: text that resembles no example
+of any role gets "no good fit"), are fitted on held-out titles of the catalog itself plus a few
+texts that describe no work at all, by minimising the negative log-likelihood: the scale of the
+weights is the temperature, so the softmax over roles + ``none`` is a calibrated probability.
+
+Nearest neighbours alone confuse mention with identity ("under the direction of registered
+nurses" is a personal care aide's task); the head, trained on every example at once, learns
+which words separate one role from the others.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .learned import NONE, Explained
+
+TITLE, STATEMENT = 0, 1  # example groups
+TOP = 3  # the "mean of the best few" feature
+FEATURES = ("title_best", "title_top3", "statement_best", "statement_top3", "head")
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Examples of one group, sorted by role: ``vectors[starts[i]:ends[i]]`` belong to ``roles[i]``."""
+
+    vectors: np.ndarray  # (E, D) unit vectors
+    roles: np.ndarray  # (S,) role index of each segment
+    starts: np.ndarray  # (S,)
+    lengths: np.ndarray  # (S,)
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, role_index: np.ndarray) -> Segments:
+        """Group ``vectors`` (one per example, ``role_index`` its role) by role, stably."""
+        order = np.argsort(role_index, kind="stable")
+        roles = role_index[order]
+        starts = np.flatnonzero(np.r_[True, roles[1:] != roles[:-1]]) if len(roles) else np.zeros(0, np.int64)
+        lengths = np.diff(np.r_[starts, len(roles)])
+        return cls(np.ascontiguousarray(vectors[order], dtype=np.float32), roles[starts], starts, lengths)
+
+    def best(self, queries: np.ndarray, n_roles: int) -> tuple[np.ndarray, np.ndarray]:
+        """(P, R) best similarity and mean of the ``TOP`` best (missing ones count 0) per role;
+        roles without examples in this group get 0 for both."""
+        best = np.zeros((len(queries), n_roles), dtype=np.float32)
+        top = np.zeros_like(best)
+        if not len(self.roles):
+            return best, top
+        sims = queries @ self.vectors.T  # (P, E)
+        total = np.zeros((len(queries), len(self.roles)), dtype=np.float32)
+        for k in range(TOP):
+            m = np.maximum.reduceat(sims, self.starts, axis=1)
+            m = np.where((self.lengths > k) & np.isfinite(m), m, 0.0)  # ties may knock out several
+            if k == 0:
+                best[:, self.roles] = m
+            total += m
+            if k + 1 < TOP:  # knock out each role's current best, then take the max again
+                sims = np.where(sims >= np.repeat(m, self.lengths, axis=1), -np.inf, sims)
+        top[:, self.roles] = total / TOP
+        return best, top
+
+
+@dataclass(frozen=True)
+class ExampleScorer:
+    """Weights of a trained example scorer (see the module docstring); build with :func:`fit`."""
+
+    classes: tuple[str, ...]  # the roles, then ``none``
+    titles: Segments
+    statements: Segments
+    w_head: np.ndarray  # (R, D)
+    b_head: np.ndarray  # (R,)
+    weights: np.ndarray  # (F,) one per feature, temperature included
+    b_none: float
+
+    @property
+    def n_roles(self) -> int:
+        return len(self.classes) - 1
+
+    def features(self, vectors: np.ndarray) -> np.ndarray:
+        """(P, F, R): every feature of every role for each passage vector."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        t_best, t_top = self.titles.best(vectors, self.n_roles)
+        s_best, s_top = self.statements.best(vectors, self.n_roles)
+        head = vectors @ self.w_head.T + self.b_head
+        head = (head - head.mean(1, keepdims=True)) / (head.std(1, keepdims=True) + 1e-6)
+        return np.stack([t_best, t_top, s_best, s_top, head], axis=1)
+
+    def explain(self, passages: Sequence[str], vectors: np.ndarray) -> Explained:
+        """Score one text given its passages and their unit vectors (same order)."""
+        n, c = len(passages), len(self.classes)
+        bias = np.r_[np.zeros(self.n_roles), self.b_none]
+        if n == 0:
+            return Explained(self.classes, bias, _softmax(bias), np.zeros((0, c)), bias)
+        per_passage = np.einsum("pfr,f->pr", self.features(vectors), self.weights) / n  # (P, R)
+        terms = np.concatenate([per_passage, np.zeros((n, 1))], axis=1).astype(np.float64)
+        logits = terms.sum(0) + bias
+        return Explained(self.classes, logits, _softmax(logits), terms, bias)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+# -- training ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExampleConfig:
+    """Training choices (README "Quality on any catalog"); the defaults are what ships."""
+
+    head_epochs: int = 20
+    head_batch: int = 1024
+    head_lr: float = 0.01
+    statement_weight: float = 0.5  # a statement counts half a title in the head's loss
+    none_share: float = 0.2  # of the weight-fitting loss, what the texts that describe no work carry
+    # A small L2 penalty on the feature weights: on separable dev data (a toy catalog) the weights
+    # would otherwise grow without bound and one stray similarity would decide everything.
+    weight_decay: float = 1e-5
+    seed: int = 0
+
+
+def fit_head(vectors: np.ndarray, role_index: np.ndarray, sample_weight: np.ndarray, n_roles: int,
+             config: ExampleConfig) -> tuple[np.ndarray, np.ndarray]:
+    """A softmax classifier over the roles (Adam, fixed seed: deterministic on one machine)."""
+    import torch
+
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+    y = torch.from_numpy(role_index.astype(np.int64))
+    w = torch.from_numpy(sample_weight.astype(np.float32))
+    head = torch.nn.Linear(x.shape[1], n_roles)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    opt = torch.optim.Adam(head.parameters(), lr=config.head_lr)
+    for _ in range(config.head_epochs):
+        perm = torch.randperm(len(x), generator=generator)
+        for i in range(0, len(x), config.head_batch):
+            b = perm[i:i + config.head_batch]
+            loss = (torch.nn.functional.cross_entropy(head(x[b]), y[b], reduction="none") * w[b]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return head.weight.detach().numpy().copy(), head.bias.detach().numpy().copy()
+
+
+def fit_weights(features: Sequence[np.ndarray], labels: np.ndarray, none_share: float,
+                weight_decay: float = 0.0) -> tuple[np.ndarray, float]:
+    """Feature weights and the ``none`` logit that minimise the NLL of ``labels`` (a role index, or
+    ``-1`` for none) given each text's (F, R) mean features. The few ``none`` texts are weighted to
+    ``none_share`` of the loss, so "no good fit" is not drowned by thousands of titles.
+    Deterministic (L-BFGS from a fixed start)."""
+    import torch
+
+    f = torch.from_numpy(np.stack(features).astype(np.float64))  # (N, F, R)
+    y = torch.from_numpy(np.where(labels < 0, f.shape[2], labels).astype(np.int64))
+    is_none = labels < 0
+    share = none_share if is_none.any() and (~is_none).any() else float(is_none.mean())
+    sw = torch.from_numpy(np.where(is_none, share / max(is_none.sum(), 1), (1 - share) / max((~is_none).sum(), 1)))
+    w = torch.full((f.shape[1],), 5.0, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([5.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        logits = torch.cat([torch.einsum("nfr,f->nr", f, w), b.expand(len(f), 1)], dim=1)
+        loss = (torch.nn.functional.cross_entropy(logits, y, reduction="none") * sw).sum()
+        loss = loss + weight_decay * (w * w).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach().numpy().astype(np.float32), float(b.detach()[0])
+
+
+def fit(titles: tuple[np.ndarray, np.ndarray], statements: tuple[np.ndarray, np.ndarray], classes: Sequence[str],
+        dev: tuple[Sequence[np.ndarray], np.ndarray], config: ExampleConfig | None = None) -> ExampleScorer:
+    """Train on ``(vectors, role_index)`` of the title and statement examples; fit the weights on
+    ``dev``: each dev text's passage vectors, and its role index (``-1``: fits none)."""
+    config = config or ExampleConfig()
+    roles = [c for c in classes if c != NONE]
+    x = np.vstack([titles[0], statements[0]])
+    y = np.r_[titles[1], statements[1]]
+    sw = np.r_[np.ones(len(titles[1])), np.full(len(statements[1]), config.statement_weight)]
+    w_head, b_head = fit_head(x, y, sw, len(roles), config)
+    draft = ExampleScorer((*roles, NONE), Segments.build(*titles), Segments.build(*statements),
+                          w_head.astype(np.float32), b_head.astype(np.float32),
+                          np.ones(len(FEATURES), np.float32), 0.0)
+    feats = [draft.features(v).mean(0) for v in dev[0]]
+    weights, b_none = fit_weights(feats, np.asarray(dev[1]), config.none_share, config.weight_decay)
+    return ExampleScorer(draft.classes, draft.titles, draft.statements, draft.w_head, draft.b_head, weights,
+                         b_none)
+
+
+def nll(scorer: ExampleScorer, vectors: Sequence[np.ndarray], labels: np.ndarray) -> float:
+    """Mean negative log-likelihood of ``labels`` (role index or -1 for none): a dev diagnostic."""
+    out = 0.0
+    for v, y in zip(vectors, labels, strict=True):
+        p = scorer.explain(["."] * len(v), v).probs
+        out -= math.log(max(float(p[y if y >= 0 else -1]), 1e-12))
+    return out / max(len(labels), 1)

@@ -1,0 +1,139 @@
+"""The example scorer of large catalogs (nearest.py, example_training.py): its features against a
+brute-force reading, exact per-passage terms, deterministic training, aliases as examples, held-out
+dev data, "no good fit" for text that describes no work, and a manifest checked on load.
+Fast: a synthetic 210-role catalog and the bag-of-words fake (O*NET with the real model is in
+test_onet_quality.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from matcher import Matcher
+from matcher.catalog import Catalog, Role, load_catalog
+from matcher.catalog.table import write_jsonl_catalog
+from matcher.errors import BuiltIndexError
+from matcher.example_training import example_data, no_work_texts
+from matcher.nearest import TOP, ExampleScorer, Segments
+from matcher.training import TRAIN_MAX_ROLES, load_or_train, scorer_dir, train
+from tests.fakes import FakeEmbedder
+
+N_ROLES = TRAIN_MAX_ROLES + 10
+
+
+def _role(i: int) -> Role:
+    # One word is the role's own; the rest every role shares, so a held-out "w007x operator" is as
+    # close to another role's "w123x operator" as to its own "w007x keeper", as titles often are.
+    w = f"w{i:03d}x"
+    return Role(f"r{i:03d}", f"{w} keeper", f"Looks after {w} kit.", {
+        "responsibilities": (f"tend the {w} machines", f"repair {w} parts daily", f"log every {w} shipment",
+                             f"train new {w} staff"),
+        "aliases": (f"{w} handler", f"{w} operator", f"{w} lead", f"{w} aide"),
+    })
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """A catalog past TRAIN_MAX_ROLES, written as a JSONL file (aliases included), and an 8192-d fake
+    (so few words share a hash bucket)."""
+    path = tmp_path_factory.mktemp("big") / "ladder.jsonl"
+    write_jsonl_catalog(path, [_role(i) for i in range(N_ROLES)])
+    return load_catalog(path), FakeEmbedder(dimension=8192)
+
+
+def _vectors(catalog: Catalog, embedder) -> np.ndarray:
+    return embedder.embed([s.text for s in catalog.statements])
+
+
+def _train(catalog, embedder, tmp_path):
+    return train(catalog, embedder, index_root=tmp_path / "index", cache_dir=tmp_path / "cache", backend="torch",
+                 statement_vectors=_vectors(catalog, embedder))
+
+
+def test_segments_best_matches_a_brute_force_reading():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(40, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    roles = rng.integers(0, 6, size=40)
+    roles[roles == 4] = 3  # role 4 has no examples; role 5 gets few
+    queries = rng.normal(size=(5, 8)).astype(np.float32)
+    best, top = Segments.build(vectors, roles).best(queries, 6)
+    for r in range(6):
+        sims = np.sort(queries @ vectors[roles == r].T, axis=1)[:, ::-1]
+        if not sims.shape[1]:
+            assert not best[:, r].any() and not top[:, r].any()
+            continue
+        assert np.allclose(best[:, r], sims[:, 0], atol=1e-6)
+        padded = np.pad(sims[:, :TOP], ((0, 0), (0, max(0, TOP - sims.shape[1]))))
+        assert np.allclose(top[:, r], padded.mean(1), atol=1e-6)
+
+
+def test_aliases_travel_through_the_catalog_file_and_are_never_indexed(big):
+    catalog, _ = big
+    role = catalog.role("r007")
+    assert role.aliases == ("w007x handler", "w007x operator", "w007x lead", "w007x aide")
+    assert not any(s.text == "w007x handler" for s in catalog.statements)
+
+
+def test_dev_data_is_held_out_of_the_examples(big):
+    catalog, embedder = big
+    data = example_data(catalog, _vectors(catalog, embedder))
+    dev = {(t, int(r)) for t, r in zip(*data.dev, strict=True) if r >= 0}
+    titles = set(zip(data.titles[0], data.titles[1].tolist(), strict=True))
+    assert dev and not dev & titles
+    assert data.dev_source == "held-out aliases and statements"
+    # two aliases and one responsibility per role, plus every no-work text
+    assert len(data.dev[1]) == 3 * N_ROLES + len(no_work_texts())
+    assert len(data.statements[1]) == len(catalog.statements) - N_ROLES
+
+
+def test_training_a_large_catalog_gives_a_calibrated_example_scorer(big, tmp_path):
+    catalog, embedder = big
+    scorer, manifest = _train(catalog, embedder, tmp_path)
+    assert isinstance(scorer, ExampleScorer) and manifest["scorer"] == "examples"
+    assert manifest["dev"]["source"] == "held-out aliases and statements"
+    assert manifest["dev_metrics"]["top1"] >= 0.9 and manifest["dev_metrics"]["none_to_no_fit"] >= 0.9
+    _, manifest2 = _train(catalog, embedder, tmp_path / "again")
+    assert manifest2["weights_sha256"] == manifest["weights_sha256"]  # deterministic
+
+
+def test_a_passages_share_of_every_logit_is_exact(big, tmp_path):
+    catalog, embedder = big
+    scorer, _ = _train(catalog, embedder, tmp_path)
+    passages = ["I repair w011x parts", "and log w011x shipments", "milk, eggs, bread"]
+    ex = scorer.explain(passages, embedder.embed(passages))
+    assert np.allclose(ex.logits, ex.bias + ex.terms.sum(0))
+    assert abs(ex.probs.sum() - 1) < 1e-9
+    assert ex.classes[int(np.argmax(ex.probs[:-1]))] == "r011"
+
+
+def test_matcher_on_a_large_catalog_ranks_fits_and_refuses_no_work(big, settings, tmp_path):
+    catalog, embedder = big
+    m = Matcher.load(replace(settings, scorer="learned", index_dir=tmp_path / "index"), catalog=catalog.source,
+                     embedder=embedder)
+    assert isinstance(m.scorer, ExampleScorer)
+    res = m.match("w042x lead")  # an alias, maybe held out: the role either way
+    assert res.results[0].role_id == "r042" and res.best_fit == "r042"
+    assert 0.0 <= res.results[0].score <= 1.0
+    for text in ("asdf jkl qwerty uiop", "Remember to buy milk, eggs and bread on the way home."):
+        assert m.match(text).best_fit is None, text
+
+
+def test_the_example_scorers_manifest_is_checked_on_load(big, tmp_path):
+    catalog, embedder = big
+    kw = {"index_root": tmp_path / "index", "cache_dir": tmp_path / "cache", "backend": "torch",
+          "statement_vectors": _vectors(catalog, embedder)}
+    trained, _ = train(catalog, embedder, **kw)
+    loaded = load_or_train(catalog, embedder, auto_train=False, **kw)
+    assert isinstance(loaded, ExampleScorer) and np.array_equal(loaded.weights, trained.weights)
+    folder = scorer_dir(kw["index_root"], catalog.name, "torch")
+    data = dict(np.load(folder / "weights.npz"))
+    data["weights"] = data["weights"] * 2
+    np.savez(folder / "weights.npz", **data)
+    with pytest.raises(BuiltIndexError, match="checksum"):
+        load_or_train(catalog, embedder, auto_train=False, **kw)
+    assert json.loads((folder / "manifest.json").read_text())["scorer"] == "examples"
+    assert isinstance(load_or_train(catalog, embedder, **kw), ExampleScorer)  # retrained
