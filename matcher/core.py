@@ -189,8 +189,10 @@ class Matcher:
         _, ids = self.index.faiss_index.search(vectors, k)
         return np.unique(self._role_of[ids[ids >= 0]])
 
-    def _similarities(self, vectors: np.ndarray) -> _Similarities:
-        roles = self._candidate_roles(vectors)
+    def _similarities(self, vectors: np.ndarray, roles: np.ndarray | None = None) -> _Similarities:
+        """Passages against the statements of ``roles`` (indices into ``all_roles``; default: the
+        candidate roles, every role for an exact index)."""
+        roles = self._candidate_roles(vectors) if roles is None else roles
         lengths = self._ends[roles] - self._starts[roles]
         starts = np.r_[0, np.cumsum(lengths)[:-1]]
         if len(roles) == len(self._all_roles):  # every role: one product, no copy of the matrix
@@ -275,7 +277,10 @@ class Matcher:
         cfg, scorer = self.scoring, self.scorer
         assert scorer is not None
         texts = [p.text for p in passages]
-        ex = scorer.explain(texts, vectors)
+        # The example scorer's per-passage logits are computed once and reused for the subsets below
+        # (its features are most of a large catalog's scoring time).
+        per_passage = scorer.passage_logits(vectors) if isinstance(scorer, ExampleScorer) else None
+        ex = scorer.explain(texts, vectors) if per_passage is None else scorer.explain(texts, vectors, per_passage)
         column = {c: i for i, c in enumerate(scorer.classes)}
         cols = np.array([column[r.id] for r in self.catalog.roles])
         probs = ex.probs[cols]
@@ -286,19 +291,24 @@ class Matcher:
             if not mask.any() or mask.all():
                 return probs if mask.any() else None
             keep = np.flatnonzero(mask)
-            return scorer.explain([texts[k] for k in keep], vectors[keep]).probs[cols]
+            sub = [texts[k] for k in keep]
+            if per_passage is not None:
+                return scorer.explain(sub, vectors[keep], per_passage[keep]).probs[cols]
+            return scorer.explain(sub, vectors[keep]).probs[cols]
 
         exp, interest = sub_score(kinds == "experience"), sub_score(kinds == "interest")
         order = np.argsort(-probs, kind="stable")
         if top_k is None and self._n_offered > 20:
             top_k = DEFAULT_TOP_K_LARGE
         order = order if top_k is None else order[:top_k]
-        sim = self._similarities(vectors)
-        # An exact index scores every role, offered first: candidate i is role i.
-        assert len(sim.roles) == len(self._all_roles)
+        # Evidence and gaps need the statements of the listed roles only, and "reads like" those of
+        # the adjacent roles: on O*NET ten roles' rows, not 48,000 (and no candidate search for HNSW).
+        needed = np.r_[order, np.arange(self._n_offered, len(self._all_roles))].astype(np.int64)
+        sim = self._similarities(vectors, needed)
+        where = {int(r): k for k, r in enumerate(sim.roles)}
         results: list[RoleResult] = []
         for i in order:
-            rows, sims = sim.part(int(i))
+            rows, sims = sim.part(where[int(i)])
             role = self.catalog.roles[int(i)]
             evidence = self._explain.learned_evidence(rows, sims, passages, ex.terms[:, cols[i]], cfg.max_evidence)
             results.append(RoleResult(role.id, role.title, float(probs[i]),
@@ -317,8 +327,8 @@ class Matcher:
         if len(order) >= 2:
             a, b = int(order[0]), int(order[1])
             margin = ex.terms[:, cols[a]] - ex.terms[:, cols[b]]
-            contrast = self._explain.learned_contrast(results[0], results[1], margin, sim.part(a), sim.part(b),
-                                                      passages)
+            contrast = self._explain.learned_contrast(results[0], results[1], margin, sim.part(where[a]),
+                                                      sim.part(where[b]), passages)
         reads_like = None
         if best_fit is None:
             fit = fit_from_best(best_per_role(sim.sims, sim.starts), cfg)

@@ -12,6 +12,9 @@ the same run:
   statement scores for the whole text as the query.
 * **one-vector cosine**: the whole text as one embedding (the model truncates it at its window)
   against each role's mean statement vector.
+
+Top-1, top-5, MRR, the "no good fit" decisions, and the expected calibration error of the top
+role's score with its reliability table.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from .errors import InputError
 from .learned import expected_calibration_error, reliability
 
 NONE = "none"
+CONFUSION_MAX_ROLES = 12  # more roles than this: the report lists the most frequent confusions instead
 
 
 @dataclass
@@ -65,6 +69,7 @@ class Report:
         out: dict = {"n": len(inscope) + len(none), "in_scope": len(inscope), "none_items": len(none)}
         if inscope:
             out["top1"] = float(np.mean([self.answers[i].ranking[0] == self.items[i].label for i in inscope]))
+            out["top5"] = float(np.mean([self.items[i].label in self.answers[i].ranking[:5] for i in inscope]))
             rr = []
             for i in inscope:
                 r = self.answers[i].ranking
@@ -127,38 +132,57 @@ def run_matcher(matcher: Matcher, items: list[Item], name: str = "") -> Report:
     return Report(name or ("learned" if matcher.scorer is not None else "similarity"), items, answers)
 
 
-def run_bm25(matcher: Matcher, items: list[Item]) -> Report:
+def rank_bm25(matcher: Matcher, texts: list[str], top: int | None = None) -> list[list[str]]:
+    """BM25 over the offered roles' statements (``bm25s``); a role scores the mean of its three best
+    statement scores for the whole text as the query. Vectorised over roles: O*NET has 1,016."""
     import bm25s
 
     logging.getLogger("bm25s").setLevel(logging.ERROR)
-
     role_ids = matcher.catalog.role_ids  # offered roles only: baselines have no "no fit" notion
-    statements = [s for s in matcher.index.statements if s.role_id in role_ids]
+    statements = [s for s in matcher.index.statements if s.role_id in set(role_ids)]
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize([s.text for s in statements], stopwords="en", show_progress=False),
                     show_progress=False)
-    role_of = np.array([role_ids.index(s.role_id) for s in statements])
-    answers = []
-    for it in items:
-        query = bm25s.tokenize([it.text], stopwords="en", return_ids=False, show_progress=False)[0]
+    order = {r: i for i, r in enumerate(role_ids)}
+    role_of = np.array([order[s.role_id] for s in statements])
+    per_role = np.minimum(np.bincount(role_of, minlength=len(role_ids)), 3)
+    out = []
+    for text in texts:
+        query = bm25s.tokenize([text], stopwords="en", return_ids=False, show_progress=False)[0]
         scores = retriever.get_scores(query) if query else np.zeros(len(statements))
-        role_scores = []
-        for r in range(len(role_ids)):
-            top = np.sort(scores[role_of == r])[::-1][:3]
-            role_scores.append(float(top.mean()) if len(top) else 0.0)
-        order = np.argsort(-np.array(role_scores), kind="stable")
-        answers.append(Ranked([role_ids[i] for i in order]))
-    return Report("bm25", items, answers)
+        role_score = np.zeros(len(role_ids))
+        hit = np.flatnonzero(scores > 0)
+        if len(hit):
+            # The three best statements per role: sort hits by (role, -score), keep ranks 0-2 in each role.
+            idx = hit[np.lexsort((-scores[hit], role_of[hit]))]
+            roles = role_of[idx]
+            first = np.r_[0, np.flatnonzero(roles[1:] != roles[:-1]) + 1]
+            rank_in_role = np.arange(len(idx)) - np.repeat(first, np.diff(np.r_[first, len(idx)]))
+            keep = rank_in_role < 3
+            np.add.at(role_score, roles[keep], scores[idx][keep])
+            role_score /= np.maximum(per_role, 1)
+        best = np.argsort(-role_score, kind="stable")[:top]
+        out.append([role_ids[i] for i in best])
+    return out
+
+
+def run_bm25(matcher: Matcher, items: list[Item]) -> Report:
+    return Report("bm25", items, [Ranked(r) for r in rank_bm25(matcher, [it.text for it in items])])
+
+
+def role_centroids(matcher: Matcher) -> np.ndarray:
+    """Each offered role's mean statement vector, normalised (the one-vector baseline)."""
+    role_ids = matcher.catalog.role_ids
+    order = {r: i for i, r in enumerate(role_ids)}
+    rows = np.array([order.get(s.role_id, -1) for s in matcher.index.statements])
+    sums = np.zeros((len(role_ids), matcher.index.vectors.shape[1]))
+    np.add.at(sums, rows[rows >= 0], matcher.index.vectors[rows >= 0])
+    return sums / np.linalg.norm(sums, axis=1, keepdims=True)
 
 
 def run_one_vector(matcher: Matcher, items: list[Item]) -> Report:
     role_ids = matcher.catalog.role_ids
-    statements = matcher.index.statements
-    vecs = matcher.index.vectors
-    centroids = np.stack([vecs[[s.role_id == r for s in statements]].mean(axis=0) for r in role_ids])
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-    text_vecs = matcher.embedder.embed([it.text for it in items])
-    sims = text_vecs @ centroids.T
+    sims = matcher.embedder.embed([it.text for it in items]) @ role_centroids(matcher).T
     answers = [Ranked([role_ids[i] for i in np.argsort(-row, kind="stable")]) for row in sims]
     return Report("one-vector", items, answers)
 
@@ -182,7 +206,8 @@ def render(reports: list[Report], role_ids: list[str]) -> str:
     """The human-readable report: overall table, per kind/difficulty, and the confusion table."""
     items = reports[0].items
     lines = []
-    cols = ["top1", "mrr", "none_rejected", "near_domain_rejected", "in_scope_null", "accuracy_with_none", "ece"]
+    cols = ["top1", "top5", "mrr", "none_rejected", "near_domain_rejected", "in_scope_null", "accuracy_with_none",
+            "ece"]
     head = f"{'system':<12}" + "".join(f"{c:>21}" for c in cols)
     lines += [f"{len(items)} items ({sum(i.label != NONE for i in items)} in scope, "
               f"{sum(i.label == NONE for i in items)} none)", "", head]
@@ -207,6 +232,10 @@ def render(reports: list[Report], role_ids: list[str]) -> str:
     rep = reports[0]
     labels = [*role_ids, NONE]
     counts = Counter((it.label, ans.best_fit or NONE) for it, ans in zip(items, rep.answers, strict=True))
+    if len(labels) > CONFUSION_MAX_ROLES:  # a large catalog: its most frequent confusions only
+        wrong = [(n, lab, got) for (lab, got), n in counts.most_common() if lab != got][:15]
+        return "\n".join([*lines, "", "most frequent confusions (label → matcher best_fit)",
+                          *(f"{n:>4}  {lab} → {got}" for n, lab, got in wrong)])
     lines += ["", "confusion (rows: label, columns: matcher best_fit)",
               f"{'':<14}" + "".join(f"{lab:>13}" for lab in labels)]
     for lab in labels:

@@ -100,13 +100,19 @@ class ExampleScorer:
         head = (head - head.mean(1, keepdims=True)) / (head.std(1, keepdims=True) + 1e-6)
         return np.stack([t_best, t_top, s_best, s_top, head], axis=1)
 
-    def explain(self, passages: Sequence[str], vectors: np.ndarray) -> Explained:
-        """Score one text given its passages and their unit vectors (same order)."""
+    def passage_logits(self, vectors: np.ndarray) -> np.ndarray:
+        """(P, R): each passage's weighted features per role (a text's logit is their mean)."""
+        return np.einsum("pfr,f->pr", self.features(vectors), self.weights)
+
+    def explain(self, passages: Sequence[str], vectors: np.ndarray,
+                passage_logits: np.ndarray | None = None) -> Explained:
+        """Score one text given its passages and their unit vectors (same order); ``passage_logits``
+        of those vectors may be passed when already computed."""
         n, c = len(passages), len(self.classes)
         bias = np.r_[np.zeros(self.n_roles), self.b_none]
         if n == 0:
             return Explained(self.classes, bias, _softmax(bias), np.zeros((0, c)), bias)
-        per_passage = np.einsum("pfr,f->pr", self.features(vectors), self.weights) / n  # (P, R)
+        per_passage = (self.passage_logits(vectors) if passage_logits is None else passage_logits) / n  # (P, R)
         terms = np.concatenate([per_passage, np.zeros((n, 1))], axis=1).astype(np.float64)
         logits = terms.sum(0) + bias
         return Explained(self.classes, logits, _softmax(logits), terms, bias)

@@ -50,10 +50,14 @@ import faiss  # noqa: E402
 from matcher.catalog import load_catalog  # noqa: E402
 from matcher.catalog.onet import import_onet, normalise_title, read_onet, title_rows  # noqa: E402
 from matcher.core import CANDIDATES_PER_PASSAGE, Matcher  # noqa: E402
+from matcher.evaluate import evaluate, rank_bm25  # noqa: E402
 from matcher.index import HNSW_EF_SEARCH, HNSW_M, build_index, index_dir_for, load_index  # noqa: E402
+from matcher.learned import expected_calibration_error, reliability  # noqa: E402
 from matcher.settings import Settings  # noqa: E402
+from matcher.training import train  # noqa: E402
 
 TOP = 10  # every system returns its ten best roles; MRR is MRR@10
+NURSE = "Registered nurse on a cardiac step-down unit; administer medications and monitor telemetry."
 
 
 def sample_queries(data: Path, n: int, seed: int, per_occupation: int) -> list[tuple[str, str, str]]:
@@ -86,51 +90,31 @@ def metrics(rankings: list[list[str]], labels: list[str]) -> dict:
             "mrr": float(np.mean(np.where(ranks > 0, 1.0 / np.maximum(ranks, 1), 0.0)))}
 
 
-def rank_matcher(m: Matcher, titles: list[str], vectors: np.ndarray) -> tuple[list[list[str]], int]:
-    """The matcher's ranking for each title, scoring pre-embedded passages (what ``match_many`` does)."""
-    out, errors = [], 0
+def rank_matcher(m: Matcher, titles: list[str], vectors: np.ndarray) -> tuple[list[list[str]], list[tuple], int]:
+    """The matcher's ranking for each title, scoring pre-embedded passages (what ``match_many`` does),
+    with ``(top score, best_fit)`` per title."""
+    out, tops, errors = [], [], 0
     for i, t in enumerate(titles):
         prep = m.prepare(t)
         if prep.error or len(prep.passages) != 1:
             errors += 1
             out.append([])
+            tops.append((0.0, None))
             continue
         res = m.score(prep.passages, vectors[i:i + 1], top_k=TOP)
         out.append([r.role_id for r in res.results])
-    return out, errors
+        tops.append((res.results[0].score, res.best_fit))
+    return out, tops, errors
 
 
-def rank_bm25(m: Matcher, titles: list[str]) -> list[list[str]]:
-    """BM25 over the catalog statements; a role scores the mean of its three best statements."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.ERROR)
-    statements = m.index.statements
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize([s.text for s in statements], stopwords="en", show_progress=False),
-                    show_progress=False)
-    role_ids = [r.id for r in m.catalog.all_roles]
-    order = {r: i for i, r in enumerate(role_ids)}
-    role_of = np.array([order[s.role_id] for s in statements])
-    out = []
-    for t in titles:
-        tokens = bm25s.tokenize([t], stopwords="en", return_ids=False, show_progress=False)[0]
-        scores = retriever.get_scores(tokens) if tokens else np.zeros(len(statements))
-        hit = np.flatnonzero(scores > 0)
-        role_score = np.zeros(len(role_ids))
-        if len(hit):
-            # Top three statements per role, vectorised: sort hits by (role, -score), keep ranks < 3.
-            idx = hit[np.lexsort((-scores[hit], role_of[hit]))]
-            roles = role_of[idx]
-            first = np.r_[0, np.flatnonzero(roles[1:] != roles[:-1]) + 1]
-            rank_in_role = np.arange(len(idx)) - np.repeat(first, np.diff(np.r_[first, len(idx)]))
-            keep = rank_in_role < 3
-            np.add.at(role_score, roles[keep], scores[idx][keep])
-            counts = np.bincount(role_of, minlength=len(role_ids))
-            role_score /= np.minimum(counts, 3)
-        best = np.argsort(-role_score, kind="stable")[:TOP]
-        out.append([role_ids[i] for i in best])
-    return out
+def calibration(rankings: list[list[str]], tops: list[tuple], labels: list[str]) -> dict:
+    """ECE of the top role's score and its reliability table; how often a right-domain title got "no good fit"."""
+    conf = np.array([t[0] for t in tops], dtype=float)
+    right = np.array([bool(r) and r[0] == lab for r, lab in zip(rankings, labels, strict=True)])
+    table = [{"bin": label, "n": len(c), "mean_score": float(c.mean()), "share_right": float(r.mean())}
+             for c, r, label in reliability(conf, right)]
+    return {"ece": expected_calibration_error(conf, right), "reliability": table,
+            "no_fit": float(np.mean([t[1] is None for t in tops]))}
 
 
 def rank_one_vector(role_vectors: np.ndarray, role_ids: list[str], vectors: np.ndarray) -> list[list[str]]:
@@ -210,13 +194,13 @@ def hnsw_study(m: Matcher, probes: list, titles: list[str], title_vectors: np.nd
         for _ in range(20):
             index.search(probe_vectors, k)
         out[f"search_ms_resume_{name}"] = 1000 * (time.perf_counter() - t) / 20
-    mh = Matcher(replace(m.index, faiss_index=hnsw), m.embedder, m.settings, m.scoring)
+    mh = Matcher(replace(m.index, faiss_index=hnsw), m.embedder, m.settings, m.scoring, m.scorer)
     for name, matcher in (("exact", m), ("hnsw", mh)):
         t = time.perf_counter()
         for passages, vecs in probes * 5:
             matcher.score(passages, vecs)
         out[f"score_ms_resume_{name}"] = 1000 * (time.perf_counter() - t) / (5 * len(probes))
-    rankings, _ = rank_matcher(mh, titles, title_vectors)
+    rankings, _, _ = rank_matcher(mh, titles, title_vectors)
     out["matcher_with_hnsw"] = metrics(rankings, labels)
     out["top10_identical_to_exact"] = float(np.mean([a == b for a, b in zip(rankings, flat_rankings, strict=True)]))
     return out
@@ -274,17 +258,26 @@ def main() -> int:
                            "statements_per_s": len(built.statements) / build_s, "load_s": time.time() - t,
                            "disk_mb": folder_size(index_dir_for(settings.index_dir, catalog.name,
                                                                 settings.backend)) / 2**20}
-        m = Matcher(built, embedder, settings)
+        t = time.time()
+        scorer, scorer_manifest = train(catalog, embedder, index_root=settings.index_dir, cache_dir=settings.cache_dir,
+                                        backend=settings.backend, statement_vectors=built.vectors)
+        report["scorer"] = {"kind": scorer_manifest["scorer"], "train_s": time.time() - t,
+                            "examples": scorer_manifest["examples"], "dev": scorer_manifest["dev"],
+                            "dev_metrics": scorer_manifest["dev_metrics"]}
+        report["build_total_s"] = build_s + report["scorer"]["train_s"]
+        m = Matcher(built, embedder, settings, scorer=scorer)
+        similarity = m.with_scorer(None)
 
         t = time.time()
         title_vectors = embedder.embed(titles)
         embed_s = time.time() - t
         t = time.time()
-        ranked = {}
-        ranked["matcher"], errors = rank_matcher(m, titles, title_vectors)
+        ranked, tops = {}, {}
+        ranked["matcher"], tops["matcher"], errors = rank_matcher(m, titles, title_vectors)
         score_s = time.time() - t
+        ranked["similarity only"], tops["similarity only"], _ = rank_matcher(similarity, titles, title_vectors)
         report["matcher_errors"] = errors
-        ranked["BM25"] = rank_bm25(m, titles)
+        ranked["BM25"] = rank_bm25(m, titles, TOP)
         role_ids = [r.id for r in catalog.roles]
         role_vectors = embedder.embed([f"{r.title}. {r.summary}" for r in catalog.roles])
         ranked["one-vector cosine"] = rank_one_vector(role_vectors, role_ids, title_vectors)
@@ -293,6 +286,22 @@ def main() -> int:
             src: {name: metrics([r[i] for i in idx], [labels[i] for i in idx]) for name, r in ranked.items()}
             for src in ("alternate", "reported")
             for idx in [[i for i, q in enumerate(queries) if q[2] == src]] if idx}
+        report["calibration"] = calibration(ranked["matcher"], tops["matcher"], labels)
+
+        # Person-written task descriptions (eval/onet): the matcher and the baselines, as `matcher eval`.
+        report["tasks"] = {}
+        for split in ("test", "dev"):
+            path = ROOT / "eval" / "onet" / f"tasks-{split}.jsonl"
+            reports = evaluate(m, path)
+            out = {rep.system: rep.metrics() for rep in reports}
+            conf, right = reports[0].calibration([i for i, it in enumerate(reports[0].items) if it.label != "none"])
+            out["reliability_in_scope"] = [{"bin": label, "n": len(c), "mean_score": float(c.mean()),
+                                            "share_right": float(r.mean())} for c, r, label in reliability(conf, right)]
+            out["ece_in_scope"] = expected_calibration_error(conf, right)
+            report["tasks"][split] = out
+        nurse = m.match(NURSE, top_k=5)
+        report["nurse"] = {"text": NURSE, "best_fit": nurse.best_fit,
+                           "top": [(r.title, round(r.score, 3)) for r in nurse.results]}
 
         # Latency: a title end to end (embed + score) one at a time; résumés of three sizes.
         lat = []
@@ -340,7 +349,15 @@ def main() -> int:
 def _build_default(index_dir: Path, embedder, backend: str) -> None:
     from matcher.catalog import resolve_catalog
 
-    build_index(resolve_catalog(Settings(), "default"), embedder, index_dir, backend)
+    catalog = resolve_catalog(Settings(), "default")
+    built = build_index(catalog, embedder, index_dir, backend)
+    train(catalog, embedder, index_root=index_dir, cache_dir=Settings().cache_dir, backend=backend,
+          statement_vectors=built.vectors)
+
+
+def _table(rows: list[dict]) -> list[str]:
+    return ["| score | n | mean score | share right |", "| --- | --- | --- | --- |",
+            *(f"| {b['bin']} | {b['n']} | {b['mean_score']:.3f} | {b['share_right']:.3f} |" for b in rows)]
 
 
 def render(r: dict) -> str:
@@ -358,11 +375,32 @@ def render(r: dict) -> str:
                                                       for n, m in acc.items()))
     if r.get("matcher_errors"):
         lines.append(f"\n{r['matcher_errors']} queries the matcher refused (counted as misses)")
+    cal = r["calibration"]
+    lines += ["", f"calibration of the matcher's top score on the titles: ECE {cal['ece']:.3f}; "
+              f"titles given 'no good fit' {cal['no_fit']:.3f}", *_table(cal["reliability"])]
+    for split, t in r.get("tasks", {}).items():
+        lines += ["", f"person-written task descriptions, {split} (eval/onet/tasks-{split}.jsonl: "
+                  f"{t['learned']['in_scope']} in scope + {t['learned']['none_items']} that describe no work)",
+                  "| system | top-1 | top-5 | MRR | no-work → no fit | in scope → no fit | ECE (all) |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for name in ("learned", "similarity", "bm25", "one-vector"):
+            mt = t[name]
+            lines.append(f"| {name} | {mt['top1']:.3f} | {mt['top5']:.3f} | {mt['mrr']:.3f} | "
+                         + " | ".join(f"{mt[k]:.3f}" if k in mt else "-"
+                                      for k in ("none_rejected", "in_scope_null", "ece")) + " |")
+        lines += [f"in-scope items only: ECE {t['ece_in_scope']:.3f}", *_table(t["reliability_in_scope"])]
+    nurse = r.get("nurse")
+    if nurse:
+        lines += ["", f"nurse sentence: {nurse['text']!r} → best fit {nurse['best_fit']}; "
+                  + "; ".join(f"{t} {s_:.3f}" for t, s_ in nurse["top"])]
     lat, mem = r["latency"], r["memory"]
     lines += ["", f"scale ({r['cores']} cores, backend {r.get('backend')}):", "| measure | value |", "| --- | --- |",
               f"| import (read O*NET, write catalog.jsonl) | {c['import_s']:.1f} s ({c['file_mb']:.1f} MB) |",
               f"| load catalog | {c['load_s']:.2f} s |",
               f"| build index ({ix['type']}) | {ix['build_s']:.0f} s ({ix['statements_per_s']:.0f} statements/s) |",
+              f"| train the scorer ({r['scorer']['kind']}, {r['scorer']['examples']:,} examples) | "
+              f"{r['scorer']['train_s']:.0f} s |",
+              f"| index + scorer | {r['build_total_s'] / 60:.1f} min |",
               f"| index on disk | {ix['disk_mb']:.0f} MB |",
               f"| load built index | {ix['load_s']:.2f} s |",
               f"| match one title (embed + score), p50 / p95 | {lat['title_ms_p50']:.0f} / "
@@ -378,6 +416,9 @@ def render(r: dict) -> str:
         if m:
             lines.append(f"| {label} | {m['load_s']:.1f} s, RSS {m['rss_loaded_mb']:.0f} MB / {m['match_ms']:.0f} ms, "
                          f"RSS {m['rss_after_match_mb']:.0f} MB (peak {m['rss_peak_mb']:.0f} MB) |")
+    if mem.get("serve_onet") and mem.get("serve_default"):
+        ratio = mem["serve_onet"]["match_ms"] / mem["serve_default"]["match_ms"]
+        lines.append(f"| O*NET / default catalog, p50 match of resume-40 in a fresh process | {ratio:.2f}× |")
     lines.append(f"| peak RSS of this benchmark (build + all of the above) | {mem['bench_peak_rss_mb']:.0f} MB |")
     h = r.get("hnsw")
     if h:
