@@ -5,9 +5,10 @@
 - **Statement examples**: each role's statements, whose vectors the built index already holds
   (so a 48,000-statement catalog is not embedded twice).
 - **Dev** (fits the five feature weights and ``none``, i.e. the calibration): up to two aliases per
-  role (only aliases no other role shares, of roles with at least four titles), one statement per
-  role (of roles with at least four), all held out of the examples and chosen by hash, so the split
-  is deterministic; and the texts that describe no work at all, shipped in
+  role (only aliases no other role shares, of roles with at least four titles); one statement per
+  role (of roles with at least four, a responsibility where it can) and, for roles with more than
+  nine, three more joined into one sentence; all held out of the examples and chosen by hash, so
+  the split is deterministic; and the texts that describe no work at all, shipped in
   ``matcher/data/no_work.txt``.
 """
 
@@ -29,6 +30,7 @@ from .nearest import ExampleConfig, ExampleScorer, Segments, fit
 
 NO_WORK = Path(__file__).with_name("data") / "no_work.txt"
 HOLD_OUT_PER_ROLE = 2
+JOINED = 3  # held-out statements joined into one dev sentence (roles with more than 3 × JOINED)
 ARRAYS = ("title_vectors", "title_roles", "statement_vectors", "statement_roles", "w_head", "b_head", "weights")
 
 
@@ -48,6 +50,12 @@ def _norm(text: str) -> str:
 
 def _by_hash(texts: list[str]) -> list[str]:
     return sorted(texts, key=lambda t: hashlib.sha1(t.encode("utf-8")).hexdigest())
+
+
+def _join(parts: list[str]) -> str:
+    if len(parts) == 1:
+        return parts[0]
+    return "; ".join(p.rstrip(". ")[:1].lower() + p.rstrip(". ")[1:] for p in parts) + "."
 
 
 def no_work_texts() -> list[str]:
@@ -92,10 +100,16 @@ def example_data(catalog: Catalog, statement_vectors: np.ndarray) -> ExampleData
         duties = [i for i in rows if statements[i].section == "responsibilities"]
         rows_of[r] = duties if len(duties) >= 4 else rows
     for r, rows in rows_of.items():
-        if len(rows) >= 4:
-            i = min(rows[1:], key=lambda k: hashlib.sha1(statements[k].text.encode("utf-8")).hexdigest())
-            keep[i] = False
-            dev_texts.append(statements[i].text)
+        if len(rows) < 4:
+            continue
+        ordered = sorted(rows[1:], key=lambda k: hashlib.sha1(statements[k].text.encode("utf-8")).hexdigest())
+        # Where a role has plenty, three more are held out and joined into one sentence, the way a
+        # person sums up a job ("I pull wire; install panels; troubleshoot circuits"): a text with
+        # several cues is easier than one task, and the calibration has to see such texts too.
+        picked = [ordered[:1]] + ([ordered[1:1 + JOINED]] if len(rows) > 3 * JOINED else [])
+        for group in picked:
+            keep[group] = False
+            dev_texts.append(_join([statements[k].text for k in group]))
             dev_roles.append(r)
     source = "held-out aliases and statements" if held_aliases else "held-out statements"
     none = no_work_texts()
@@ -109,7 +123,7 @@ def train_examples(catalog: Catalog, embedder: Embedder, statement_vectors: np.n
     """Train the example scorer; ``embed_texts(list[str]) -> (N, D)`` embeds titles and dev texts
     (through the passage-vector store). Returns the scorer and what the manifest records of it."""
     data = example_data(catalog, statement_vectors)
-    title_vectors = embed_texts(data.titles[0])
+    title_vectors = _embed_reusing(data.titles[0], catalog, statement_vectors, embed_texts)
     dev_vectors = embed_texts(data.dev[0])
     classes = [r.id for r in catalog.roles]
     scorer = fit((title_vectors, data.titles[1]), data.statements, classes,
@@ -118,6 +132,16 @@ def train_examples(catalog: Catalog, embedder: Embedder, statement_vectors: np.n
     info = {"title_examples": len(data.titles[0]), "statement_examples": len(data.statements[1]),
             "dev": {"source": data.dev_source, "items": len(data.dev[1])}}
     return scorer, {**info, "dev_probs": dev_probs, "dev_labels": data.dev[1]}
+
+
+def _embed_reusing(texts: list[str], catalog: Catalog, statement_vectors: np.ndarray, embed_texts) -> np.ndarray:
+    """Vectors of ``texts``, taken from the index where a statement has the same text (O*NET lists
+    its first titles as statements: a quarter of the titles are embedded already)."""
+    known = {s.text: i for i, s in enumerate(catalog.statements)}
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
+    fresh = dict(zip(missing, embed_texts(missing), strict=True)) if missing else {}
+    return np.array([statement_vectors[known[t]] if t in known else fresh[t] for t in texts],
+                    dtype=np.float32).reshape(len(texts), statement_vectors.shape[1])
 
 
 def save_examples(scorer: ExampleScorer, folder: Path) -> None:
