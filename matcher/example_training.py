@@ -26,7 +26,7 @@ from .catalog import Catalog
 from .embed import Embedder
 from .errors import BuiltIndexError
 from .files import atomic_write
-from .nearest import ExampleConfig, ExampleScorer, Segments, fit
+from .nearest import ExampleConfig, ExampleScorer, Segments, fit, mean_features, probabilities
 
 NO_WORK = Path(__file__).with_name("data") / "no_work.txt"
 HOLD_OUT_PER_ROLE = 2
@@ -128,7 +128,7 @@ def train_examples(catalog: Catalog, embedder: Embedder, statement_vectors: np.n
     classes = [r.id for r in catalog.roles]
     scorer = fit((title_vectors, data.titles[1]), data.statements, classes,
                  ([dev_vectors[i:i + 1] for i in range(len(dev_vectors))], data.dev[1]), config)
-    dev_probs = np.array([scorer.explain(["."], dev_vectors[i:i + 1]).probs for i in range(len(dev_vectors))])
+    dev_probs = probabilities(scorer, mean_features(scorer, [dev_vectors[i:i + 1] for i in range(len(dev_vectors))]))
     info = {"title_examples": len(data.titles[0]), "statement_examples": len(data.statements[1]),
             "dev": {"source": data.dev_source, "items": len(data.dev[1])}}
     return scorer, {**info, "dev_probs": dev_probs, "dev_labels": data.dev[1]}

@@ -17,7 +17,7 @@ from matcher.catalog import Catalog, Role, load_catalog
 from matcher.catalog.table import write_jsonl_catalog
 from matcher.errors import BuiltIndexError
 from matcher.example_training import example_data, no_work_texts
-from matcher.nearest import TOP, ExampleScorer, Segments
+from matcher.nearest import TOP, ExampleScorer, Segments, mean_features, probabilities
 from matcher.training import TRAIN_MAX_ROLES, load_or_train, scorer_dir, train
 from tests.fakes import FakeEmbedder
 
@@ -108,6 +108,11 @@ def test_a_passages_share_of_every_logit_is_exact(big, tmp_path):
     assert np.allclose(ex.logits, ex.bias + ex.terms.sum(0))
     assert abs(ex.probs.sum() - 1) < 1e-9
     assert ex.classes[int(np.argmax(ex.probs[:-1]))] == "r011"
+    # The batched path training uses gives the same probabilities, chunk boundaries included.
+    texts = [embedder.embed(passages), embedder.embed(passages[:1])]
+    batched = probabilities(scorer, mean_features(scorer, texts, chunk=2))
+    assert np.allclose(batched[0], ex.probs, atol=1e-5)
+    assert np.allclose(batched[1], scorer.explain(passages[:1], texts[1]).probs, atol=1e-5)
 
 
 def test_matcher_on_a_large_catalog_ranks_fits_and_refuses_no_work(big, settings, tmp_path):
