@@ -9,12 +9,13 @@ role. For one passage, each role gets five features from those examples:
 - a linear head's logit (a softmax classifier over the roles, trained on all the examples),
   standardised over the roles so its scale is comparable with the similarities.
 
-A role's logit is a weighted sum of its features averaged over the text's passages, so each
-passage's share of a logit is exact (the evidence and the contrast use it, as for the learned
-scorer). The five weights, and the logit of ``none`` (a constant: text that resembles no example
-of any role gets "no good fit"), are fitted on held-out titles of the catalog itself plus a few
-texts that describe no work at all, by minimising the negative log-likelihood: the scale of the
-weights is the temperature, so the softmax over roles + ``none`` is a calibrated probability.
+A role's logit is a weighted sum of its features, averaged over the text's best passages for that
+role (the better half, at most three), so each passage's share of a logit is exact (the evidence
+and the contrast use it, as for the learned scorer). The five weights and the logit of ``none`` (a
+constant: text that resembles no example of any role gets "no good fit") are fitted on data held
+out of the catalog itself (see :mod:`.example_training`) plus texts that describe no work at all,
+by minimising the negative log-likelihood: the scale of the weights is the temperature, so the
+softmax over roles + ``none`` is a calibrated probability.
 
 Nearest neighbours alone confuse mention with identity ("under the direction of registered
 nurses" is a personal care aide's task); the head, trained on every example at once, learns
@@ -33,6 +34,7 @@ from .learned import NONE, Explained
 
 TITLE, STATEMENT = 0, 1  # example groups
 TOP = 3  # the "mean of the best few" feature
+POOLED = 3  # a text's logit: the mean over at most this many of its best passages (see _pooled_terms)
 FEATURES = ("title_best", "title_top3", "statement_best", "statement_top3", "head")
 
 
@@ -112,10 +114,26 @@ class ExampleScorer:
         bias = np.r_[np.zeros(self.n_roles), self.b_none]
         if n == 0:
             return Explained(self.classes, bias, _softmax(bias), np.zeros((0, c)), bias)
-        per_passage = (self.passage_logits(vectors) if passage_logits is None else passage_logits) / n  # (P, R)
+        pl = self.passage_logits(vectors) if passage_logits is None else passage_logits  # (P, R)
+        per_passage = _pooled_terms(pl)
         terms = np.concatenate([per_passage, np.zeros((n, 1))], axis=1).astype(np.float64)
         logits = terms.sum(0) + bias
         return Explained(self.classes, logits, _softmax(logits), terms, bias)
+
+
+def _pooled_terms(pl: np.ndarray) -> np.ndarray:
+    """Each passage's share of each role's logit. A role's logit is the mean of its best ⌈P/2⌉
+    passages, at most ``POOLED``: a résumé's contact lines, hobbies and goals do not drown the
+    passages that describe the work, and a long résumé is read by its most telling lines, as the
+    one or two sentences the weights were calibrated on are (one passage: its own logit)."""
+    n = len(pl)
+    k = min((n + 1) // 2, POOLED)
+    if k == n:
+        return pl / n
+    best = np.argpartition(-pl, k - 1, axis=0)[:k]  # (k, R): each role's k best passages
+    out = np.zeros_like(pl)
+    np.put_along_axis(out, best, np.take_along_axis(pl, best, axis=0) / k, axis=0)
+    return out
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -214,9 +232,10 @@ def fit(titles: tuple[np.ndarray, np.ndarray], statements: tuple[np.ndarray, np.
 
 
 def mean_features(scorer: ExampleScorer, texts: Sequence[np.ndarray], chunk: int = 256) -> np.ndarray:
-    """(N, F, R): each text's features averaged over its passages (``texts``: each text's passage
-    vectors). Passages are scored ``chunk`` at a time: one matrix product for many texts is ~20×
-    faster than one per text (training scores thousands of dev texts)."""
+    """(N, F, R): each text's features averaged over all its passages (``texts``: each text's
+    passage vectors); for a one-passage text, exactly what :meth:`ExampleScorer.explain` scores
+    (training's dev texts are single passages). Passages are scored ``chunk`` at a time: one matrix
+    product for many texts is ~20× faster than one per text (training scores thousands)."""
     owner = np.repeat(np.arange(len(texts)), [len(v) for v in texts])
     out = np.zeros((len(texts), len(FEATURES), scorer.n_roles))
     if not len(owner):
@@ -228,7 +247,8 @@ def mean_features(scorer: ExampleScorer, texts: Sequence[np.ndarray], chunk: int
 
 
 def probabilities(scorer: ExampleScorer, features: np.ndarray) -> np.ndarray:
-    """(N, R + 1) class probabilities from :func:`mean_features` (what :meth:`ExampleScorer.explain` gives)."""
+    """(N, R + 1) class probabilities from :func:`mean_features` (for one-passage texts, what
+    :meth:`ExampleScorer.explain` gives)."""
     logits = np.concatenate([np.einsum("nfr,f->nr", features, scorer.weights),
                              np.full((len(features), 1), scorer.b_none)], axis=1)
     e = np.exp(logits - logits.max(1, keepdims=True))

@@ -108,11 +108,28 @@ def test_a_passages_share_of_every_logit_is_exact(big, tmp_path):
     assert np.allclose(ex.logits, ex.bias + ex.terms.sum(0))
     assert abs(ex.probs.sum() - 1) < 1e-9
     assert ex.classes[int(np.argmax(ex.probs[:-1]))] == "r011"
-    # The batched path training uses gives the same probabilities, chunk boundaries included.
-    texts = [embedder.embed(passages), embedder.embed(passages[:1])]
+    # The batched path training uses gives the same probabilities for one-passage texts, chunk
+    # boundaries included.
+    texts = [embedder.embed([p]) for p in passages]
     batched = probabilities(scorer, mean_features(scorer, texts, chunk=2))
-    assert np.allclose(batched[0], ex.probs, atol=1e-5)
-    assert np.allclose(batched[1], scorer.explain(passages[:1], texts[1]).probs, atol=1e-5)
+    for i, p in enumerate(passages):
+        assert np.allclose(batched[i], scorer.explain([p], texts[i]).probs, atol=1e-5)
+
+
+def test_a_roles_logit_is_its_best_passages_so_padding_does_not_drown_it(big, tmp_path):
+    """A résumé's contact lines and hobbies do not dilute the lines that describe the work: a role's
+    logit pools its best half of the passages, at most three."""
+    catalog, embedder = big
+    scorer, _ = _train(catalog, embedder, tmp_path)
+    work = ["I repair w011x parts", "and log every w011x shipment", "I train new w011x staff",
+            "tend the w011x machines", "w011x keeper for six years"]  # five passages: its best three count
+    noise = [f"hobby number {i}: pottery, cycling and chess" for i in range(8)]
+    alone = scorer.explain(work, embedder.embed(work))
+    padded = scorer.explain(work + noise, embedder.embed(work + noise))
+    r = scorer.classes.index("r011")
+    assert abs(padded.logits[r] - alone.logits[r]) < 1e-6  # the same three passages, padding or not
+    assert np.allclose(padded.logits, padded.bias + padded.terms.sum(0))
+    assert np.count_nonzero(padded.terms[:, r]) == 3 and not padded.terms[len(work):, r].any()
 
 
 def test_matcher_on_a_large_catalog_ranks_fits_and_refuses_no_work(big, settings, tmp_path):

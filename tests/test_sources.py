@@ -187,3 +187,19 @@ def test_where_catalogs_live_is_one_rule(tmp_path, settings):
     (corpus / "meta-only" / "_catalog.yaml").write_text("title: not a catalog\n", encoding="utf-8")
     assert discover_catalogs(corpus) == ["clinic"]
     assert resolve_catalog(replace(settings, corpus_dir=corpus), "clinic").role_ids == ["nurse", "baker"]
+
+
+def test_aliases_are_role_titles_not_statements(tmp_path, catalog_copy):
+    """Other names of a role ("RN") load from CSV and YAML, count in the hash, and are never indexed."""
+    f = tmp_path / "roles.csv"
+    f.write_text(HEAD + "nurse,Registered Nurse,responsibilities,Gives medications on the ward\n"
+                 "nurse,,aliases,RN\nnurse,,aliases,Staff Nurse\n", encoding="utf-8")
+    cat = load_catalog(f)
+    assert cat.role("nurse").aliases == ("RN", "Staff Nurse")
+    assert [s.text for s in cat.statements] == ["Gives medications on the ward"]
+    before = load_catalog(catalog_copy).hash
+    role = catalog_copy / "ai-pm.yaml"
+    role.write_text(role.read_text() + "aliases:\n  - GenAI PM\n", encoding="utf-8")
+    after = load_catalog(catalog_copy)
+    assert after.role("ai-pm").aliases == ("GenAI PM",) and after.hash != before
+    assert "GenAI PM" not in {s.text for s in after.statements}
