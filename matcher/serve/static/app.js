@@ -220,7 +220,11 @@
       return h("div", { class: "summary fit" },
         h("p", { class: "eyebrow" }, "Best fit"),
         h("h2", { id: "best-fit" }, top.title),
-        h("p", {}, `Score ${fmt(top.score)} (the fit line is ${fmt(doc.threshold)}). ${passages}`));
+        // A large catalog's best fit can score under the line: close occupations share the
+        // probability, and it is a fit because "none" holds little (README "What a score means").
+        h("p", {}, top.score >= doc.threshold
+          ? `Score ${fmt(top.score)} (the fit line is ${fmt(doc.threshold)}). ${passages}`
+          : `Score ${fmt(top.score)}: the most likely role, with close roles sharing the probability. ${passages}`));
     }
     const readsLike = doc.reads_like && doc.reads_like.title
       ? ` It reads more like ${doc.reads_like.title}, which this catalog does not offer.` : "";
