@@ -20,7 +20,6 @@ from .embed import Embedder, make_embedder
 from .errors import InputError, MatcherError, UnknownRole
 from .explain import Explainer
 from .index import BuiltIndex, load_index
-from .learned import NONE
 from .nearest import ExampleScorer
 from .result import MatchResult, RoleResult
 from .scoring import ScoringConfig, best_per_role, fit_from_best, runner_up_per_role, sigmoid
@@ -315,14 +314,8 @@ class Matcher:
                                       None if exp is None else float(exp[i]),
                                       None if interest is None else float(interest[i]),
                                       tuple(evidence), self._explain.gaps(rows, sims)))
-        # "No good fit": on a small catalog, when no role reaches the fit line; on a large one, where
-        # close occupations share the probability (Registered / Critical Care / Acute Care Nurses),
-        # when "none" holds at least as much as the fit line leaves to the roles.
-        if isinstance(scorer, ExampleScorer):
-            fits = float(ex.probs[column[NONE]]) < 1 - cfg.fit_line
-        else:
-            fits = bool(results) and results[0].score >= cfg.fit_line
-        best_fit = results[0].role_id if results and fits else None
+        # "No good fit" is each scorer's own rule (the example scorer's is on "none": README).
+        best_fit = results[0].role_id if results and scorer.fits(ex, cfg.fit_line) else None
         contrast = None
         if len(order) >= 2:
             a, b = int(order[0]), int(order[1])

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import Catalog
-from .embed import Embedder
 from .errors import BuiltIndexError
 from .files import atomic_write
 from .nearest import ExampleConfig, ExampleScorer, Segments, fit, mean_features, probabilities
@@ -118,7 +117,7 @@ def example_data(catalog: Catalog, statement_vectors: np.ndarray) -> ExampleData
                        (dev_texts + none, np.array(dev_roles + [-1] * len(none), dtype=np.int64)), source)
 
 
-def train_examples(catalog: Catalog, embedder: Embedder, statement_vectors: np.ndarray, embed_texts,
+def train_examples(catalog: Catalog, statement_vectors: np.ndarray, embed_texts,
                    config: ExampleConfig | None = None) -> tuple[ExampleScorer, dict]:
     """Train the example scorer; ``embed_texts(list[str]) -> (N, D)`` embeds titles and dev texts
     (through the passage-vector store). Returns the scorer and what the manifest records of it."""

@@ -85,13 +85,18 @@ class LearnedScorer:
                 terms[i] = self.w_lex[:, idx] @ weights / norm
         return terms
 
+    def fits(self, ex: Explained, fit_line: float) -> bool:
+        """Whether the top role is a fit: its probability reaches the fit line."""
+        roles = [k for k, c in enumerate(self.classes) if c != NONE]
+        return bool(roles) and float(ex.probs[roles].max()) >= fit_line
+
     def explain(self, passages: Sequence[str], vectors: np.ndarray) -> Explained:
         """Score one text given its passages and their unit vectors (same order)."""
         n = len(passages)
         c = len(self.classes)
         if n == 0:
             bias = (self.mix * self.b_lex + (1 - self.mix) * self.b_dense) / self.temperature
-            return Explained(self.classes, bias, _softmax(bias), np.zeros((0, c)), bias)
+            return Explained(self.classes, bias, softmax(bias), np.zeros((0, c)), bias)
         lex_terms = self._lexical_terms(passages)
         vectors = np.asarray(vectors, dtype=np.float32)
         holder = vectors.argmax(0)  # which passage holds each dimension's max
@@ -100,12 +105,13 @@ class LearnedScorer:
         terms = (self.mix * lex_terms + (1 - self.mix) * dense_terms) / self.temperature
         bias = (self.mix * self.b_lex + (1 - self.mix) * self.b_dense) / self.temperature
         logits = terms.sum(0) + bias
-        return Explained(self.classes, logits, _softmax(logits), terms, bias)
+        return Explained(self.classes, logits, softmax(logits), terms, bias)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max())
-    return e / e.sum()
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Softmax along ``axis`` (shifted by the max, so large logits do not overflow)."""
+    e = np.exp(z - z.max(axis, keepdims=True))
+    return e / e.sum(axis, keepdims=True)
 
 
 # -- training ----------------------------------------------------------------------------------------

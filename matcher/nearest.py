@@ -24,13 +24,12 @@ which words separate one role from the others.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .learned import NONE, Explained
+from .learned import NONE, Explained, softmax
 
 TITLE, STATEMENT = 0, 1  # example groups
 TOP = 3  # the "mean of the best few" feature
@@ -102,6 +101,12 @@ class ExampleScorer:
         head = (head - head.mean(1, keepdims=True)) / (head.std(1, keepdims=True) + 1e-6)
         return np.stack([t_best, t_top, s_best, s_top, head], axis=1)
 
+    def fits(self, ex: Explained, fit_line: float) -> bool:
+        """Whether the top role is a fit. Close occupations share the probability (Registered /
+        Critical Care / Acute Care Nurses), so the rule is on "none": it must hold less than the
+        fit line leaves to the roles."""
+        return float(ex.probs[-1]) < 1 - fit_line
+
     def passage_logits(self, vectors: np.ndarray) -> np.ndarray:
         """(P, R): each passage's weighted features per role (a text's logit is their mean)."""
         return np.einsum("pfr,f->pr", self.features(vectors), self.weights)
@@ -113,12 +118,12 @@ class ExampleScorer:
         n, c = len(passages), len(self.classes)
         bias = np.r_[np.zeros(self.n_roles), self.b_none]
         if n == 0:
-            return Explained(self.classes, bias, _softmax(bias), np.zeros((0, c)), bias)
+            return Explained(self.classes, bias, softmax(bias), np.zeros((0, c)), bias)
         pl = self.passage_logits(vectors) if passage_logits is None else passage_logits  # (P, R)
         per_passage = _pooled_terms(pl)
         terms = np.concatenate([per_passage, np.zeros((n, 1))], axis=1).astype(np.float64)
         logits = terms.sum(0) + bias
-        return Explained(self.classes, logits, _softmax(logits), terms, bias)
+        return Explained(self.classes, logits, softmax(logits), terms, bias)
 
 
 def _pooled_terms(pl: np.ndarray) -> np.ndarray:
@@ -134,11 +139,6 @@ def _pooled_terms(pl: np.ndarray) -> np.ndarray:
     out = np.zeros_like(pl)
     np.put_along_axis(out, best, np.take_along_axis(pl, best, axis=0) / k, axis=0)
     return out
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max())
-    return e / e.sum()
 
 
 # -- training ----------------------------------------------------------------------------------------
@@ -249,16 +249,5 @@ def mean_features(scorer: ExampleScorer, texts: Sequence[np.ndarray], chunk: int
 def probabilities(scorer: ExampleScorer, features: np.ndarray) -> np.ndarray:
     """(N, R + 1) class probabilities from :func:`mean_features` (for one-passage texts, what
     :meth:`ExampleScorer.explain` gives)."""
-    logits = np.concatenate([np.einsum("nfr,f->nr", features, scorer.weights),
-                             np.full((len(features), 1), scorer.b_none)], axis=1)
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
-
-
-def nll(scorer: ExampleScorer, vectors: Sequence[np.ndarray], labels: np.ndarray) -> float:
-    """Mean negative log-likelihood of ``labels`` (role index or -1 for none): a dev diagnostic."""
-    out = 0.0
-    for v, y in zip(vectors, labels, strict=True):
-        p = scorer.explain(["."] * len(v), v).probs
-        out -= math.log(max(float(p[y if y >= 0 else -1]), 1e-12))
-    return out / max(len(labels), 1)
+    return softmax(np.concatenate([np.einsum("nfr,f->nr", features, scorer.weights),
+                                   np.full((len(features), 1), scorer.b_none)], axis=1))

@@ -169,10 +169,14 @@ def dev_metrics(scorer: LearnedScorer, docs, vectors, labels) -> dict:
     roles = np.array([c != NONE for c in scorer.classes])
     in_scope = roles[y]
     ranked = np.where(roles[None, :], probs, -1).argmax(1)
-    fits = probs[np.arange(len(y)), ranked] >= 0.5
-    out = {"items": len(y), "top1": _mean(ranked[in_scope] == y[in_scope]),
-           "in_scope_to_no_fit": _mean(~fits[in_scope]), "none_to_no_fit": _mean(~fits[~in_scope]),
-           "ece": expected_calibration_error(probs.max(1), probs.argmax(1) == y)}
+    no_fit = probs[np.arange(len(y)), ranked] < 0.5
+    return _summary(ranked == y, in_scope, no_fit, expected_calibration_error(probs.max(1), probs.argmax(1) == y))
+
+
+def _summary(right: np.ndarray, in_scope: np.ndarray, no_fit: np.ndarray, ece: float) -> dict:
+    """The dev metrics the manifest records, rounded (``right``: top role is the label)."""
+    out = {"items": len(right), "top1": _mean(right[in_scope]), "in_scope_to_no_fit": _mean(no_fit[in_scope]),
+           "none_to_no_fit": _mean(no_fit[~in_scope]), "ece": ece}
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
 
 
@@ -201,14 +205,14 @@ def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: 
             vecs = embed_docs([[t] for t in texts], embedder, cache_dir, backend)
             return np.vstack(vecs) if vecs else np.zeros((0, embedder.dimension), np.float32)
 
-        drafted, info = train_examples(catalog, embedder, statement_vectors, embed_texts, ExampleConfig())
+        drafted, info = train_examples(catalog, statement_vectors, embed_texts, ExampleConfig())
         save_examples(drafted, folder)
         example_scorer = load_examples(folder, drafted.classes)  # as saved (float16 vectors): what loads later
         probs, labels = info.pop("dev_probs"), info.pop("dev_labels")
         manifest = {**common, "scorer": "examples", "training_data": "catalog", **info,
                     "examples": info["title_examples"] + info["statement_examples"],
                     "classes": list(example_scorer.classes), "example_config": asdict(ExampleConfig()),
-                    "temperature": 1.0, "dev_metrics": _dev_metrics_from(probs, labels, example_scorer),
+                    "temperature": 1.0, "dev_metrics": _dev_metrics_from(probs, labels),
                     "weights_sha256": example_digest(example_scorer), "trained_at": utc_timestamp(),
                     "train_seconds": round(time.time() - started, 1)}
         atomic_write(folder / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
@@ -233,16 +237,13 @@ def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: 
     return scorer, manifest
 
 
-def _dev_metrics_from(probs: np.ndarray, labels: np.ndarray, scorer: ExampleScorer) -> dict:
+def _dev_metrics_from(probs: np.ndarray, labels: np.ndarray) -> dict:
     """Dev metrics of the example scorer (its dev data fitted the weights: a sanity check, not a test)."""
     in_scope = labels >= 0
-    roles = probs[:, :-1]
-    ranked = roles.argmax(1)
-    no_fit = probs[:, -1] >= 0.5
-    out = {"items": len(labels), "top1": _mean(ranked[in_scope] == labels[in_scope]),
-           "in_scope_to_no_fit": _mean(no_fit[in_scope]), "none_to_no_fit": _mean(no_fit[~in_scope]),
-           "ece": expected_calibration_error(roles.max(1)[in_scope], (ranked == labels)[in_scope])}
-    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
+    ranked = probs[:, :-1].argmax(1)
+    right = ranked == labels
+    return _summary(right, in_scope, probs[:, -1] >= 0.5,
+                    expected_calibration_error(probs[:, :-1].max(1)[in_scope], right[in_scope]))
 
 
 def scorer_dir(index_root: Path, catalog_name: str, backend: str) -> Path:
