@@ -35,7 +35,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
  && rm /tmp/requirements.txt
 
 # 3. The code and the catalog; the package itself adds only the `matcher` command and the web page.
-COPY README.md ./
+COPY README.md LICENSE ./
 COPY matcher ./matcher
 COPY corpus ./corpus
 RUN pip install --no-deps .

@@ -19,6 +19,7 @@ role's score with its reliability table.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 from collections import Counter, defaultdict
@@ -30,6 +31,8 @@ import numpy as np
 from .core import Matcher
 from .errors import InputError
 from .learned import expected_calibration_error, reliability
+
+log = logging.getLogger("matcher")
 
 NONE = "none"
 CONFUSION_MAX_ROLES = 12  # more roles than this: the report lists the most frequent confusions instead
@@ -194,7 +197,11 @@ def evaluate(matcher: Matcher, path: Path, baselines: bool = True) -> list[Repor
     if baselines:
         if matcher.scorer is not None:
             reports.append(run_matcher(matcher.with_scorer(None), items))
-        reports += [run_bm25(matcher, items), run_one_vector(matcher, items)]
+        if importlib.util.find_spec("bm25s") is None:  # an optional extra: say so rather than fail the run
+            log.warning("BM25 baseline skipped: install the eval extra (pip install 'role-matcher[eval]')")
+        else:
+            reports.append(run_bm25(matcher, items))
+        reports.append(run_one_vector(matcher, items))
     return reports
 
 

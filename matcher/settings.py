@@ -11,18 +11,36 @@ from pathlib import Path
 
 from .errors import SettingsError
 
-# The repository root when running from a checkout (or the Docker image's /app).
+# The repository root when running from a checkout (an installed package has site-packages here).
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The catalogs the package carries (the default catalog), so an installed package run anywhere has one.
+PACKAGED_CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
+APP_NAME = "role-matcher"
 
 BACKENDS = ("torch", "openvino", "openvino-int8")
 SCORERS = ("learned", "similarity")
+LOG_FORMATS = ("text", "json")
 FLAGS = ("catalog", "index_dir", "backend", "scorer", "workers")  # settings a command line may set (--index-dir, ...)
 
 
+def in_checkout() -> bool:
+    """Whether the package runs from a source checkout (editable install or ``python -m matcher``)."""
+    return (_PROJECT_ROOT / "pyproject.toml").is_file() and (_PROJECT_ROOT / "matcher").is_dir()
+
+
 def default_dir(name: str) -> Path:
-    """``<checkout>/<name>`` when it exists, else ``./<name>`` (an installed package run elsewhere)."""
-    candidate = _PROJECT_ROOT / name
-    return candidate if candidate.exists() else Path.cwd() / name
+    """Where ``corpus``, ``index`` or ``.cache`` live by default.
+
+    From a checkout: ``<checkout>/<name>``, next to the code, as a developer expects. Installed: the
+    package's own catalogs for ``corpus``, and the user's cache folder (``platformdirs``) for what is
+    built (indexes, exported models, trained scorers) -- never the current folder, which may be anything."""
+    if in_checkout():
+        return _PROJECT_ROOT / name
+    if name == "corpus":
+        return PACKAGED_CORPUS
+    from platformdirs import user_cache_path  # imported here: only installed packages need it
+
+    return user_cache_path(APP_NAME) / name.lstrip(".")
 
 
 @dataclass(frozen=True)
@@ -55,6 +73,7 @@ class Settings:
     workers: int = 1
     admin_key: str = ""
     auto_rebuild: bool = True  # rebuild a stale index (catalog changed) instead of refusing it
+    log_format: str = "text"  # "json": one JSON object per line (for log collectors)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +127,8 @@ class Settings:
             raise SettingsError(f"MATCHER_THREADS must be 0 (auto) or more, got {self.threads}")
         if self.scorer not in SCORERS:
             raise SettingsError(f"{name_of('scorer')}={self.scorer!r} is not one of {', '.join(SCORERS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"{name_of('log_format')}={self.log_format!r} is not one of {', '.join(LOG_FORMATS)}")
         if self.backend not in BACKENDS:
             raise SettingsError(f"{name_of('backend')}={self.backend!r} is not one of {', '.join(BACKENDS)}")
         return self

@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # Set up a virtual environment with everything role-matcher needs, on a fresh machine.
-# Idempotent: re-running only installs what is missing. Usage: bash scripts/setup.sh [--browser] [--ray]
+# Idempotent: re-running only installs what is missing.
+# Usage: bash scripts/setup.sh [--dev] [--browser] [--ray]
+#   (nothing)  what `matcher serve` needs          --dev      + the test tools (pytest, ruff, ...) and the eval extra
+#   --browser  + Debian's Chromium (browser tests) --ray      + the optional Ray engine for `matcher score`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  # Debian/Ubuntu ship venv without ensurepip unless python3-venv is installed: say so, in one line.
+  if ! "$PY" -c "import venv, ensurepip" 2>/dev/null; then
+    echo "setup: $PY cannot make a virtual environment (no venv/ensurepip); install it: sudo apt-get install python3-venv" >&2
+    exit 1
+  fi
+  "$PY" -m venv .venv
+fi
 VPIP=".venv/bin/python -m pip"
 $VPIP install -q --upgrade pip
 # torch first, pinned: this version resolves to the local CPU build; an unpinned torch (pulled in
 # by sentence-transformers) could fetch a multi-GB CUDA build instead.
 .venv/bin/python -c "import torch" 2>/dev/null || $VPIP install -q torch==2.13.0
-extras="dev"
+extras=""
 for arg in "$@"; do
   case "$arg" in
+    --dev) extras="$extras,dev" ;;
     --ray) extras="$extras,ray" ;;
     --browser)
       # Debian's Chromium for the browser tests (never `playwright install`: no downloads here).
@@ -20,9 +31,11 @@ for arg in "$@"; do
         if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null
         else echo "setup: install Debian's chromium for the browser tests (sudo apt-get install chromium)" >&2; fi
       fi ;;
+    *) echo "setup: unknown option $arg (accepted: --dev, --browser, --ray)" >&2; exit 2 ;;
   esac
 done
-$VPIP install -q -e ".[${extras}]"
+extras=${extras#,}
+$VPIP install -q -e ".${extras:+[$extras]}"
 # Build the default catalog's index and train its learned scorer now, so the first `matcher serve`
 # is ready in seconds. The first time embeds the 1,900 labelled profiles (a few minutes on 2 cores);
 # later runs reuse those vectors from .cache/ and only refit (seconds).

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import CatalogError
-from ..settings import Settings
+from ..settings import PACKAGED_CORPUS, Settings
 from .model import Catalog
 from .table import SUFFIXES, load_table_catalog, read_metadata, table_format, table_in_folder
 from .yaml_files import METADATA_FILE, load_yaml_folder, role_files
@@ -43,13 +43,14 @@ def is_catalog(path: Path) -> bool:
 
 
 def resolve_catalog(settings: Settings, catalog: str | Path | None) -> Catalog:
-    """A catalog by name (a folder or a catalog file under ``corpus_dir``) or by path; ``None`` is
-    the settings' default catalog."""
+    """A catalog by name (a folder or a catalog file under ``corpus_dir``, then among the catalogs the
+    package carries) or by path; ``None`` is the settings' default catalog."""
     name = str(catalog or settings.catalog)
     if "/" not in name and "\\" not in name:  # a bare name: look in the corpus folder first
-        for candidate in (settings.corpus_dir / name, *(settings.corpus_dir / f"{name}{s}" for s in SUFFIXES)):
-            if candidate.exists():
-                return load_catalog(candidate)
+        for folder in (settings.corpus_dir, PACKAGED_CORPUS):
+            for candidate in (folder / name, *(folder / f"{name}{s}" for s in SUFFIXES)):
+                if candidate.exists():
+                    return load_catalog(candidate)
     return load_catalog(Path(name))
 
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from ..catalog import load_catalog
-from ..errors import SettingsError
+from ..errors import MatcherError, SettingsError
 from ..files import atomic_folder
-from ..settings import default_dir
+from ..settings import PACKAGED_CORPUS
 from .base import PACKAGED_MODEL, packaged_model_path, quiet_transformers
 
 log = logging.getLogger("matcher")
@@ -36,16 +36,15 @@ MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
 
 def _calibration_texts(limit: int = 400) -> list[str]:
     """Sentences for int8 calibration: the default catalog's own statements (project text, kept
-    apart from every evaluation set), so no data set has to be downloaded."""
+    apart from every evaluation set, and shipped inside the package), so no data set has to be
+    downloaded. Without them there is no calibration: a few stand-in sentences would quietly give a
+    worse model, so this refuses instead."""
     try:
-        catalog = load_catalog(default_dir("corpus") / "default")
-        texts = [s.text for s in catalog.statements]
-    except Exception:  # an installed package without the corpus: fall back to a few generic lines
-        texts = []
-    texts += ["Led a team of engineers to ship a new product feature on time.",
-              "Wrote SQL queries and built dashboards for the finance team.",
-              "I want to move into a role where I own the roadmap."]
-    return texts[:limit]
+        catalog = load_catalog(PACKAGED_CORPUS / "default")
+    except MatcherError as exc:
+        raise SettingsError(f"cannot calibrate the int8 model: the packaged default catalog is missing ({exc}); "
+                            "reinstall role-matcher, or set MATCHER_BACKEND=openvino or torch") from None
+    return [s.text for s in catalog.statements][:limit]
 
 
 @contextlib.contextmanager
