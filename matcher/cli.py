@@ -1,7 +1,17 @@
-"""The ``matcher`` command: a thin terminal edge over the core. Errors are one line and exit 2.
+"""The ``matcher`` command: a thin terminal edge over the core. Errors are one line on stderr.
 
 Every command builds its settings the same way (:meth:`Settings.from_args`: ``MATCHER_*``, then the
-command's flags) and passes values through to the core, which owns the rules.
+command's flags) and passes values through to the core, which owns the rules. Results go to stdout;
+logs, progress and errors go to stderr. ``-v`` works before or after the command.
+
+Exit codes:
+  0    success
+  1    partial success or a failed check: `score` wrote error rows for some candidates (the rest
+       are scored), `catalog check --strict` found warnings, the quality guard of `eval` failed
+  2    usage error: a bad flag or argument, a bad MATCHER_* value, options that do not go together
+  3    runtime error: a missing or unreadable file, a broken catalog or index, a bad input text,
+       OUTPUT in the way, a server that cannot be reached, an unexpected error
+  130  interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 import urllib.error
 import urllib.request
 from dataclasses import replace
@@ -19,20 +30,25 @@ from pathlib import Path
 
 from .batch import add_arguments as add_score_arguments
 from .batch import run_from_args as cmd_score
+from .batch.cli import exit_code
 from .catalog import resolve_catalog
 from .catalog.onet import DEFAULT_MAX_TITLES, import_onet
 from .catalog_check import check_catalog, render_check
 from .core import Matcher, check_top_k
 from .embed import make_embedder
-from .errors import MatcherError
+from .errors import MatcherError, SettingsError
 from .evaluate import evaluate, guard, load_items, misses, render, run_matcher
 from .extract import extract_text
 from .index import build_index
 from .result import MatchResult
 from .settings import Settings, add_flags, flags_given
 from .text import check_text, decode_bytes
+from .version import __version__
 
 BAR_WIDTH = 16
+# The table of the module docstring, shown at the end of `matcher --help`.
+EXIT_CODES = __doc__[__doc__.index("Exit codes:"):].rstrip() if __doc__ else ""
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_RUNTIME, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _bar(score: float) -> str:
@@ -161,14 +177,14 @@ def cmd_eval(args) -> int:
                   f"{'PASS' if check['passed'] else 'FAIL'}")
         if args.misses:
             print("\nmisses:\n" + "\n".join(misses(reports[0])))
-    return 0 if not check or check["passed"] else 1
+    return EXIT_OK if not check or check["passed"] else EXIT_PARTIAL
 
 
 def cmd_catalog_check(args) -> int:
     """``matcher catalog check``: roles the model cannot tell apart, statements in two roles."""
     report = check_catalog(_load(args).index)
     print(render_check(report))
-    return 0 if report.ok or not args.strict else 1
+    return EXIT_OK if report.ok or not args.strict else EXIT_PARTIAL
 
 
 def cmd_catalog_import_onet(args) -> int:
@@ -185,7 +201,7 @@ def cmd_catalog_reload(args) -> int:
     """Ask a running server to rebuild a catalog's index and swap it in (POST /v1/catalogs/NAME/reload)."""
     key = Settings.from_args(args).admin_key
     if not key:
-        raise MatcherError("set MATCHER_ADMIN_KEY to the server's admin key", code="bad_setting")
+        raise SettingsError("set MATCHER_ADMIN_KEY to the server's admin key")
     base = args.url.rstrip("/")
     name = args.name
 
@@ -234,16 +250,18 @@ def cmd_serve(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The ``matcher`` command line: one sub-command per task."""
     parser = argparse.ArgumentParser(prog="matcher", description="Match résumés to roles: ranked roles, "
-                                     "evidence, gaps and an honest 'no good fit'.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="more logging on stderr")
+                                     "evidence, gaps and an honest 'no good fit'.", epilog=EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"matcher {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more logging on stderr (also after the command)")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_matching(sub)
     _add_catalog(sub)
-    p = sub.add_parser("score", help="score many candidates (JSONL, CSV or a folder of résumés) into a JSONL "
-                       "or CSV file; exit 1 when some rows failed")
+    p = _command(sub, "score", help="score many candidates (JSONL, CSV or a folder of résumés) into a JSONL "
+                 "or CSV file, or to stdout (-o -); exit 1 when some rows failed")
     add_score_arguments(p)
     p.set_defaults(func=cmd_score)
-    p = sub.add_parser("serve", help="run the HTTP API and the web page (uvicorn)")
+    p = _command(sub, "serve", help="run the HTTP API and the web page (uvicorn)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 in a container)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=None,
@@ -253,32 +271,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _verbose_flag() -> argparse.ArgumentParser:
+    """``-v`` for every sub-command, so ``matcher match -v x.txt`` works as ``matcher -v match x.txt`` does.
+
+    Its default is SUPPRESS: argparse copies a sub-command's defaults over the values parsed before
+    the command, so a default of False here would undo a ``-v`` given before it."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="more logging on stderr")
+    return parent
+
+
+_VERBOSE = _verbose_flag()
+
+
+def _command(sub, name: str, **kwargs) -> argparse.ArgumentParser:
+    """A sub-command's parser, with ``-v``."""
+    return sub.add_parser(name, parents=[_VERBOSE], **kwargs)
+
+
 def _add_matching(sub) -> None:
     """match, roles, index build, train, eval."""
-    p = sub.add_parser("match", help="rank the catalog's roles for a résumé")
+    p = _command(sub, "match", help="rank the catalog's roles for a résumé")
     p.add_argument("file", help="a .txt/.md/.pdf/.docx file, or - for stdin")
     p.add_argument("--top-k", type=int, default=None, help="how many roles to show")
     p.add_argument("--json", action="store_true", help="print the result document as JSON")
     add_flags(p)
     p.set_defaults(func=cmd_match)
 
-    p = sub.add_parser("roles", help="list the catalog's roles")
+    p = _command(sub, "roles", help="list the catalog's roles")
     p.add_argument("--json", action="store_true")
     add_flags(p)
     p.set_defaults(func=cmd_roles)
 
-    p = sub.add_parser("index", help="manage the built index")
-    b = p.add_subparsers(dest="index_command", required=True).add_parser(
-        "build", help="embed the catalog and write the index (atomic)")
+    p = _command(sub, "index", help="manage the built index")
+    b = _command(p.add_subparsers(dest="index_command", required=True), "build",
+                 help="embed the catalog and write the index (atomic)")
     add_flags(b)
     b.set_defaults(func=cmd_index_build)
 
-    p = sub.add_parser("train", help="train the catalog's learned scorer (from its _labelled/ profiles, or "
-                       "from its own statements) and save it beside the index")
+    p = _command(sub, "train", help="train the catalog's learned scorer (from its _labelled/ profiles, or "
+                 "from its own statements) and save it beside the index")
     add_flags(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("eval", help="accuracy on a labelled JSONL set, with baselines")
+    p = _command(sub, "eval", help="accuracy on a labelled JSONL set, with baselines")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-baselines", action="store_true")
@@ -290,14 +327,14 @@ def _add_matching(sub) -> None:
 
 def _add_catalog(sub) -> None:
     """catalog check, catalog import-onet, catalog reload."""
-    csub = sub.add_parser("catalog", help="inspect and manage catalogs").add_subparsers(dest="catalog_command",
-                                                                                       required=True)
-    c = csub.add_parser("check", help="warn about roles the model cannot tell apart and shared statements")
+    csub = _command(sub, "catalog", help="inspect and manage catalogs").add_subparsers(dest="catalog_command",
+                                                                                   required=True)
+    c = _command(csub, "check", help="warn about roles the model cannot tell apart and shared statements")
     c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     add_flags(c)
     c.set_defaults(func=cmd_catalog_check)
-    c = csub.add_parser("import-onet", help="make a catalog from the O*NET database (text files); "
-                        "see the README's Catalogs section")
+    c = _command(csub, "import-onet", help="make a catalog from the O*NET database (text files); "
+                 "see the README's Catalogs section")
     c.add_argument("dir", help="the folder of O*NET text files, e.g. ../shared/data/onet-29.3")
     c.add_argument("-o", "--output", required=True, help="the catalog folder to write (catalog.jsonl, README.md)")
     c.add_argument("--exclude-titles", help="a file of job titles to leave out, one per line (benchmark queries)")
@@ -306,8 +343,8 @@ def _add_catalog(sub) -> None:
     c.add_argument("--max-titles", type=int, default=DEFAULT_MAX_TITLES,
                    help=f"title statements per occupation (default {DEFAULT_MAX_TITLES})")
     c.set_defaults(func=cmd_catalog_import_onet)
-    c = csub.add_parser("reload", help="ask a running server to rebuild a catalog's index and swap it in "
-                        "(needs MATCHER_ADMIN_KEY)")
+    c = _command(csub, "reload", help="ask a running server to rebuild a catalog's index and swap it in "
+                 "(needs MATCHER_ADMIN_KEY)")
     c.add_argument("name", nargs="?", default="default", help="catalog name (default: default)")
     c.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")
     c.add_argument("--no-wait", action="store_true", help="return once the rebuild has started")
@@ -315,18 +352,21 @@ def _add_catalog(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``matcher`` command; returns the exit status (errors: one line on stderr, 2)."""
+    """The ``matcher`` command; returns the exit status (see the module docstring; errors: one line on stderr)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a bad flag or argument: argparse prints usage and exits 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="matcher: %(message)s", stream=sys.stderr)
     try:
-        return args.func(args) or 0
+        return args.func(args) or EXIT_OK
     except MatcherError as exc:
         print(f"matcher: error: {exc.message}", file=sys.stderr)
-        return 2
+        return exit_code(exc)  # a bad setting or option: 2; anything that failed while running: 3
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `matcher match x | head`: the reader left; not an error worth a traceback
         sys.stderr.close()
-        return 0
+        return EXIT_OK
+    except Exception:  # a bug: its traceback, and 3 rather than Python's 1, which means "some rows failed"
+        traceback.print_exc()
+        return EXIT_RUNTIME

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -165,8 +166,8 @@ def test_bad_rows_are_error_rows_and_the_rest_is_scored(matcher, settings, tmp_p
 
 
 def test_cli_exit_codes_summary_and_privacy(matcher, settings, tmp_path, monkeypatch, capsys):
-    """The command-line path: exit 1 and a summary naming the failures; one line and exit 2 when the
-    job cannot start; no résumé text on stderr."""
+    """The command-line path: exit 1 and a summary naming the failures; one line and exit 3 when the
+    job cannot run, 2 when it was asked for something it cannot do; no résumé text on stderr."""
     from matcher import cli
     from matcher.batch import job as batch
 
@@ -178,15 +179,141 @@ def test_cli_exit_codes_summary_and_privacy(matcher, settings, tmp_path, monkeyp
     assert run_from_args(args, stderr=err) == 1
     line = err.getvalue().strip()
     assert line.startswith("score: 2 candidates: 1 scored, 1 failed") and SECRET not in line
-    assert cli.main(["score", str(src), "-o", str(tmp_path / "out.csv")]) == 2  # exists, not overwritten
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "other.csv")]) == 1  # partial: the same through main
+    assert "1 failed (error rows in other.csv)" in capsys.readouterr().err
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "out.csv")]) == 3  # exists, not overwritten
     assert "exists and is not empty; use --resume" in capsys.readouterr().err
-    assert cli.main(["score", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "x.jsonl")]) == 2
+    assert cli.main(["score", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "x.jsonl")]) == 3
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "x.jsonl"), "--role", "astronaut"]) == 3
     assert cli.main(["score", str(src), "-o", str(tmp_path / "x.txt")]) == 2
-    assert cli.main(["score", str(src), "-o", str(tmp_path / "x.jsonl"), "--role", "astronaut"]) == 2
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "x.jsonl"), "--format", "csv"]) == 2
+    assert cli.main(["score", str(src), "-o", "-", "--resume"]) == 2
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "x.jsonl"), "--backend", "quantum"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(e.startswith("matcher: error:") for e in err)
-    assert "no such file" in err[0] and ".jsonl or .csv" in err[1] and "no role 'astronaut'" in err[2]
+    assert len(err) == 6 and all(e.startswith("matcher: error:") for e in err), err
+    assert "no such file" in err[0] and "no role 'astronaut'" in err[1] and ".jsonl or .csv" in err[2]
+    assert "--format csv does not match OUTPUT" in err[3] and "--resume needs an OUTPUT file" in err[4]
+    assert "--backend='quantum'" in err[5]
     assert "Traceback" not in "".join(err) and SECRET not in "".join(err)
+    assert not (tmp_path / "x.jsonl").exists() and not (tmp_path / "x.txt").exists()
+    with pytest.raises(SystemExit) as exc:  # argparse: a bad --format value is a usage error too
+        cli.main(["score", str(src), "-o", "-", "--format", "xml"])
+    assert exc.value.code == 2 and "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+def test_score_py_has_the_same_exit_codes(tmp_path, capsys):
+    """scripts/score.py (matcher.batch.main): 2 for a usage error, 3 when the job cannot run."""
+    from matcher.batch import main
+
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(1))
+    assert main([str(src), "-o", str(tmp_path / "out.txt")]) == 2
+    assert main([str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "out.jsonl")]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(e.startswith("score: error:") for e in err)
+
+
+# -- -o -: standard output -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_engine_for_cli(matcher, monkeypatch):
+    """`matcher score` run in this process scores with the fake-embedder matcher (no model load)."""
+    from matcher.batch import job as batch
+
+    monkeypatch.setattr(batch, "_make_engine", lambda options, s, m: batch.LocalEngine(matcher))
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_score_to_stdout_is_the_file_a_named_output_gets(fake_engine_for_cli, tmp_path, capsysbinary, fmt):
+    """`-o -` writes exactly the bytes `-o out.FMT` writes, on stdout and nothing else (JSON lines
+    unless --format csv); the summary stays on stderr and the exit code counts the bad row."""
+    from matcher import cli
+
+    rows = [*candidates(5), {"id": "empty", "text": ""}, *candidates(9)[5:]]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    named = tmp_path / f"out.{fmt}"
+    assert cli.main(["score", str(src), "-o", str(named), "--chunk-size", "4", "--top-k", "2"]) == 1
+    capsysbinary.readouterr()
+    to_stdout = ["score", str(src), "-o", "-", "--chunk-size", "4", "--top-k", "2"]
+    assert cli.main([*to_stdout, *(["--format", "csv"] if fmt == "csv" else [])]) == 1
+    out, err = capsysbinary.readouterr()
+    assert out == named.read_bytes()
+    if fmt == "jsonl":
+        docs = [json.loads(line) for line in out.decode().splitlines()]
+        assert [d["id"] for d in docs] == [r["id"] for r in rows]  # one line per input row, in order
+        assert docs[5]["error"]["code"] == "empty_input" and len(docs[0]["results"]) == 2
+    else:
+        table = list(csv.DictReader(io.StringIO(out.decode())))
+        assert [(t["id"], t["rank"]) for t in table[:2]] == [("c000", "1"), ("c000", "2")]
+        assert table[10]["id"] == "empty" and table[10]["error"].startswith("empty_input:")
+        assert len(table) == 2 * 9 + 1
+    assert err.decode().startswith("score: 10 candidates: 9 scored, 1 failed (error rows in standard output)")
+
+
+def test_role_view_to_stdout(fake_engine_for_cli, tmp_path, capsysbinary):
+    """--role to stdout: the sorted shortlist, written once at the end, as a named OUTPUT gets it."""
+    from matcher import cli
+
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(7))
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "ref.csv"), "--role", "ml-pm", "-q"]) == 0
+    assert cli.main(["score", str(src), "-o", "-", "--format", "csv", "--role", "ml-pm", "-q"]) == 0
+    out, err = capsysbinary.readouterr()
+    assert out == (tmp_path / "ref.csv").read_bytes() and err == b""
+
+
+def test_stdout_run_leaves_nothing_behind(settings, tmp_path, monkeypatch):
+    """The temporary OUTPUT of `-o -` is removed, and stray prints go to stderr, not into the rows."""
+    from matcher import cli
+    from matcher.batch import job as batch
+    from tests.fakes import FakeEngine
+
+    class ChattyEngine(FakeEngine):
+        def map(self, chunks, top_k):
+            print("a library says hello")  # as libraries do while a model loads
+            yield from super().map(chunks, top_k)
+
+    monkeypatch.setattr(batch, "_make_engine", lambda options, s, m: ChattyEngine())
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the temporary OUTPUT goes
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(3))
+    args = cli.build_parser().parse_args(["score", str(src), "-o", "-"])
+    out, err = io.BytesIO(), io.StringIO()
+    assert run_from_args(args, stderr=err, stdout=out) == 0
+    assert [json.loads(line)["id"] for line in out.getvalue().splitlines()] == ["c000", "c001", "c002"]
+    assert "a library says hello" in err.getvalue()
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_follower_streams_a_growing_file_and_stops_when_the_reader_leaves(tmp_path):
+    from matcher.batch.output import Follower
+
+    path = tmp_path / "out.jsonl"
+    out = io.BytesIO()
+    follower = Follower(path, out, interval=0.01).start()
+    time.sleep(0.05)  # the file does not exist yet: nothing happens
+    with open(path, "ab") as f:
+        f.write(b'{"id": 1}\n')
+        f.flush()
+        deadline = time.time() + 5
+        while out.getvalue() != b'{"id": 1}\n' and time.time() < deadline:
+            time.sleep(0.01)
+        assert out.getvalue() == b'{"id": 1}\n'  # copied while the job still runs
+        f.write(b'{"id": 2}\n')
+    follower.finish()
+    assert out.getvalue() == b'{"id": 1}\n{"id": 2}\n'
+
+    class GoneReader(io.BytesIO):
+        def write(self, data):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    stopped = []
+    follower = Follower(path, GoneReader(), interval=0.01, on_error=lambda: stopped.append(True)).start()
+    deadline = time.time() + 5
+    while not stopped and time.time() < deadline:
+        time.sleep(0.01)
+    assert stopped == [True] and isinstance(follower.error, BrokenPipeError)
+    with pytest.raises(BrokenPipeError):
+        follower.finish()
 
 
 def test_progress_bar_and_quiet(matcher, settings, tmp_path):

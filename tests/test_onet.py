@@ -123,7 +123,7 @@ def test_cli_import_then_roles(tmp_path):
     assert "Software Developers" in proc.stdout and "Registered Nurses" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "matcher", "catalog", "import-onet", str(tmp_path / "missing"),
                            "-o", str(out)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
-    assert proc.returncode == 2 and proc.stderr.startswith("matcher: error:") and "Traceback" not in proc.stderr
+    assert proc.returncode == 3 and proc.stderr.startswith("matcher: error:") and "Traceback" not in proc.stderr
 
 
 @pytest.mark.model

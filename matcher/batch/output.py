@@ -4,6 +4,8 @@
 * ``.csv``: one row per candidate × role (``CSV_HEADER``); an error is one row with only id and error.
 * ``--role``: rows go to ``OUTPUT.partial`` as JSON lines while the job runs; :func:`write_role_output`
   sorts them by the role's score and writes OUTPUT once, at the end.
+* ``-o -`` (standard output): the job writes a temporary OUTPUT like any other and a :class:`Follower`
+  copies it to stdout as it grows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +23,7 @@ from ..errors import BatchError, error_body
 from ..files import atomic_file
 from .records import file_format
 
+OUTPUT_FORMATS = ("jsonl", "csv")
 CSV_HEADER = ["id", "rank", "role_id", "title", "score", "best_fit", "error"]
 ROLE_CSV_HEADER = ["id", "rank", "role_id", "title", "score", "best_fit", "evidence", "error"]
 ROLE_EVIDENCE_IN_CSV = 3
@@ -175,3 +179,77 @@ class Appender:
         """Flush to disk and close."""
         os.fsync(self.fd)
         os.close(self.fd)
+
+
+class Follower:
+    """Copy a file to a binary stream as it grows, from a thread of its own (``matcher score -o -``).
+
+    The job writes, sorts and counts a temporary OUTPUT exactly as it would a named one; this streams
+    it to stdout a chunk at a time, so a reader downstream of a long job sees rows as they are scored.
+    The file may appear late: a ``--role`` run writes it (atomically) only at the end. When the stream
+    fails (the reader left: ``BrokenPipeError``), copying stops and ``on_error`` is called from the
+    thread, so the caller can stop a job whose rows nobody reads; :meth:`finish` raises it (``error``).
+    """
+
+    def __init__(self, path: Path, out: IO[bytes], *, interval: float = 0.2,
+                 on_error: Callable[[], None] | None = None) -> None:
+        self.path = path
+        self.out = out
+        self.interval = interval
+        self.on_error = on_error
+        self.error: OSError | None = None
+        self._src: IO[bytes] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="score-stdout", daemon=True)
+
+    def start(self) -> Follower:
+        """Start copying in the background; returns self."""
+        self._thread.start()
+        return self
+
+    def _copy(self) -> None:
+        if self._src is None:
+            try:
+                # Kept open across calls (closed by close()): each copy reads on from where the last stopped.
+                self._src = open(self.path, "rb")  # noqa: SIM115
+            except FileNotFoundError:
+                return  # not written yet
+        while data := self._src.read(1 << 16):
+            self.out.write(data)
+        self.out.flush()
+
+    def _follow(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                self._copy()
+        except OSError as exc:
+            self.error = exc  # set before the callback: the caller reads it to tell why it was stopped
+            if self.on_error is not None:
+                self.on_error()
+
+    def _stop_thread(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def finish(self) -> None:
+        """The job has ended and the file is complete: copy the rest, then close. Raises the stream's
+        error if copying failed."""
+        try:
+            self._stop_thread()
+            if self.error is None:
+                try:
+                    self._copy()
+                except OSError as exc:
+                    self.error = exc
+            if self.error is not None:
+                raise self.error
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop copying (what was copied stays copied) and close the file."""
+        self._stop_thread()
+        if self._src is not None:
+            self._src.close()
+            self._src = None
