@@ -103,21 +103,24 @@ class Matcher:
                                   self.scoring)
 
     @classmethod
-    def load(cls, settings: Settings | None = None, *, catalog: str | Path | None = None,
+    def load(cls, settings: Settings | None = None, *, catalog: str | Path | Catalog | None = None,
              embedder: Embedder | None = None, scoring: ScoringConfig | None = None) -> Matcher:
         """Load the catalog, the embedder and the index (building or refreshing it when needed).
 
-        ``catalog`` is a catalog name under ``settings.corpus_dir`` or a path to a catalog folder.
+        ``catalog`` is a catalog name under ``settings.corpus_dir``, a path to a catalog, or a
+        :class:`Catalog` built in memory (``Catalog.from_roles``). An ``embedder`` given here (e.g.
+        ``SentenceTransformerEmbedder.from_model(model)``) stores its indexes under its own backend label.
         """
         settings = settings or Settings.from_env()
-        cat = resolve_catalog(settings, catalog)
+        cat = catalog if isinstance(catalog, Catalog) else resolve_catalog(settings, catalog)
         embedder = embedder or make_embedder(settings)
-        built = load_index(cat, embedder, settings.index_dir, backend=settings.backend,
-                           auto_rebuild=settings.auto_rebuild)
+        # An index holds one backend's vectors: a torch model given in a notebook must not reuse int8 ones.
+        backend = getattr(embedder, "backend", settings.backend)
+        built = load_index(cat, embedder, settings.index_dir, backend=backend, auto_rebuild=settings.auto_rebuild)
         scorer = None
         if settings.scorer == "learned":
             scorer = load_or_train(cat, embedder, index_root=settings.index_dir, cache_dir=settings.cache_dir,
-                                   backend=settings.backend, auto_train=settings.auto_rebuild,
+                                   backend=backend, auto_train=settings.auto_rebuild,
                                    statement_vectors=built.vectors)
         return cls(built, embedder, settings, scoring, scorer)
 

@@ -143,6 +143,7 @@ def _check_docx_inflation(data: bytes, filename: str) -> None:
 
 def _docx_text(data: bytes, filename: str) -> str:
     import docx
+    from docx.table import Table
 
     _check_docx_inflation(data, filename)
     try:
@@ -150,8 +151,13 @@ def _docx_text(data: bytes, filename: str) -> str:
     except Exception as exc:  # python-docx raises assorted errors for broken packages
         raise InputError(f"{filename or 'DOCX'} could not be read as a Word document ({type(exc).__name__}); "
                          "save it again or paste the text", code="bad_docx") from None
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append(" | ".join(cell.text for cell in row.cells))
+    # Paragraphs and tables in document order (python-docx >= 1.1): segmenting reads headings, and a
+    # table moved after every paragraph would fall under the last one ("Hobbies": dropped as noise,
+    # "Objective": read as what the person wants) instead of the section it sits in.
+    parts: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            parts.extend(" | ".join(cell.text for cell in row.cells) for row in block.rows)
+        else:
+            parts.append(block.text)
     return "\n".join(parts)

@@ -27,17 +27,23 @@ def pdf_bytes(lines: list[str]) -> bytes:
     return bytes(out)
 
 
-def docx_bytes(paragraphs: list[str]) -> bytes:
-    """A Word document with one paragraph per item."""
+def docx_bytes(blocks: list[str | list[list[str]]]) -> bytes:
+    """A Word document with one block per item, in order: a string is a paragraph, a list of rows
+    (each a list of cell texts) is a table."""
     import docx
 
     document = docx.Document()
-    for p in paragraphs:
-        document.add_paragraph(p)
+    for block in blocks:
+        if isinstance(block, str):
+            document.add_paragraph(block)
+            continue
+        table = document.add_table(rows=len(block), cols=max(len(row) for row in block))
+        for table_row, texts in zip(table.rows, block, strict=True):
+            for cell, text in zip(table_row.cells, texts, strict=False):  # a short row leaves its last cells empty
+                cell.text = text
     buf = io.BytesIO()
     document.save(buf)
     return buf.getvalue()
-
 
 
 def docx_bomb(inflated_mb: int = 200, claimed: int | None = 1000) -> bytes:

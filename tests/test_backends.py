@@ -5,7 +5,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from matcher.embed import PACKAGED_MODEL, SentenceTransformerEmbedder, packaged_model_path
 from matcher.embed.openvino import OpenVINOEmbedder
+from matcher.errors import SettingsError
 from matcher.evaluate import guard, load_items, run_matcher
 from matcher.settings import Settings
 from tests import ROOT
@@ -48,3 +50,19 @@ def test_quality_guard_on_a_sample(int8, real_matcher, tmp_path):
     check = guard(run_matcher(fast, items), run_matcher(real_matcher, items))
     assert check["top1_agreement"] >= 0.95, check
     assert check["top1_fast"] >= check["top1_reference"] - 0.05, check
+
+
+def test_a_loaded_sentence_transformer_is_an_embedder(real_embedder):
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(packaged_model_path(), device="cpu")  # as the torch backend loads it
+    adapted = SentenceTransformerEmbedder.from_model(model)
+    # The packaged model keeps the torch backend's name, so the indexes it built are shared.
+    assert adapted.dimension == 384 and adapted.name == PACKAGED_MODEL == real_embedder.name
+    vectors = adapted.embed(SENTENCES[:2])
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    assert np.allclose(vectors, real_embedder.embed(SENTENCES[:2]), atol=1e-6)
+    assert adapted.embed([]).shape == (0, 384)
+    assert SentenceTransformerEmbedder.from_model(model, name="my-finetune").name == "my-finetune"
+    with pytest.raises(SettingsError, match="loaded SentenceTransformer"):
+        SentenceTransformerEmbedder.from_model(packaged_model_path())

@@ -18,6 +18,13 @@ def test_pdf_docx_and_text_are_read():
     assert extract_text("Plain résumé text".encode(), "cv.txt") == "Plain résumé text"
 
 
+def test_docx_tables_keep_their_place_between_paragraphs():
+    # Headings decide how the lines after them are read, so a table must not drift to the end.
+    data = docx_bytes(["Experience", [["Python", "SQL"], ["dbt models", "Airflow DAGs"]], "Hobbies", "Chess"])
+    assert extract_text(data, "cv.docx").splitlines() == \
+        ["Experience", "Python | SQL", "dbt models | Airflow DAGs", "Hobbies", "Chess"]
+
+
 def test_type_comes_from_content_not_name():
     assert sniff(pdf_bytes(["x"])) == "pdf" and sniff(docx_bytes(["x"])) == "docx"
     # A PDF renamed .txt is still read as a PDF; a text file named .pdf is refused.

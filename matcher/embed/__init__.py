@@ -1,7 +1,8 @@
 """Embedding models behind one seam: ``embed(texts) -> unit vectors``.
 
 ``base`` is the seam and the packaged model's facts, ``torch`` and ``openvino`` the backends, and
-``factory`` picks one from the settings.
+``factory`` picks one from the settings. A ``SentenceTransformer`` already loaded (in a notebook)
+becomes an embedder with ``SentenceTransformerEmbedder.from_model(model)``.
 """
 
 from .base import PACKAGED_MODEL, Embedder, packaged_model_path

