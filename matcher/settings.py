@@ -61,6 +61,7 @@ class Settings:
     max_text_chars: int = 50_000
     max_upload_bytes: int = 5 * 1024 * 1024
     max_top_k: int = 100
+    max_batch: int = 32  # texts per POST /v1/match/batch (the body limit grows with it)
     # Requests waiting per worker before new ones get 503 "busy": chosen from scripts/bench_load.py
     # so that a queued request still answers within about a second (README "Limits").
     max_queue: int = 8
@@ -118,8 +119,8 @@ class Settings:
         def name_of(f: str) -> str:
             return (named or {}).get(f) or f"MATCHER_{f.upper()}"
 
-        positive = ("max_text_chars", "max_upload_bytes", "max_top_k", "max_queue", "max_extractions", "batch_size",
-                    "workers", "max_connections", "header_timeout", "body_timeout")
+        positive = ("max_text_chars", "max_upload_bytes", "max_top_k", "max_batch", "max_queue", "max_extractions",
+                    "batch_size", "workers", "max_connections", "header_timeout", "body_timeout")
         for name in positive:
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name_of(name)} must be at least 1, got {getattr(self, name)}")

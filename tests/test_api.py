@@ -30,14 +30,17 @@ SECRET = "Quokkaville-Zanzibar-4417"  # a marker that must never reach a log
 SECRET_TEXT = (f"{SECRET} built the internal Python SDK and client libraries that product teams use to call "
                "hosted models.\nPlanned deprecation timelines and migration paths for the older model serving "
                "APIs.\nTracked developer experience metrics such as onboarding time for internal engineers.")
-LIMITS = {"max_text_chars": 3000, "max_upload_bytes": 100_000, "max_top_k": 5}
+LIMITS = {"max_text_chars": 3000, "max_upload_bytes": 100_000, "max_top_k": 5, "max_batch": 32}
 
 
 def error_of(response, status: int, code: str | None = None) -> str:
     """Assert the error envelope and return its message."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    # A validation error also lists each problem under "details" (never the values sent).
+    assert set(body) == {"error"} and set(body["error"]) - {"details"} == {"code", "message"}, body
+    if "details" in body["error"]:
+        assert body["error"]["details"] and all(set(d) == {"loc", "msg", "type"} for d in body["error"]["details"])
     if code:
         assert body["error"]["code"] == code, body
     assert body["error"]["message"]
@@ -391,7 +394,7 @@ def test_ready_only_after_the_model_and_index_load(settings):
 
 
 def test_load_failure_is_reported(settings, tmp_path, caplog):
-    broken = replace(settings, corpus_dir=tmp_path / "no-corpus-here")
+    broken = replace(settings, corpus_dir=tmp_path / "no-corpus-here", catalog="no-such-catalog")
     with TestClient(create_app(broken, embedder=FakeEmbedder())) as c:
         deadline = time.monotonic() + 10
         while c.get("/healthz").status_code == 200:
@@ -520,6 +523,6 @@ def test_serve_refuses_bad_flags_in_one_line(monkeypatch, capsys, tmp_path):
     for key in ("MATCHER_WORKERS", "MATCHER_CATALOG", "MATCHER_INDEX_DIR", "MATCHER_BACKEND"):
         monkeypatch.setenv(key, "")
     assert cli.main(["serve", "--workers", "0"]) == 2
-    assert cli.main(["serve", "--catalog", str(tmp_path / "missing")]) == 2
+    assert cli.main(["serve", "--catalog", str(tmp_path / "missing")]) == 3  # a runtime error, not usage
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("matcher: error:") for line in err)

@@ -26,6 +26,7 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from ..core import Matcher
 from ..embed import Embedder
@@ -53,7 +54,9 @@ def create_app(settings: Settings | None = None, *, matcher: Matcher | None = No
     settings = settings or (registry.settings if registry is not None else Settings.from_env())
     if catalog is not None:
         settings = replace(settings, catalog=str(catalog), catalogs=(str(catalog),))
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the package's own copies (fastapi-offline), not a CDN: /docs
+    # works on a machine without internet, as the rest of the service does.
+    app = FastAPIOffline(
         title="role-matcher",
         version=__version__,
         summary="Paste or upload a résumé; see which role fits and why.",

@@ -17,10 +17,12 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 
 from ..core import Matcher
+from ..errors import MatcherError
 from ..extract import extract_text
 from ..result import MatchResult
 from ..settings import Settings
 from .errors import ApiError
+from .metrics import BUSY, EXTRACTION_FAILURES, MATCH_SECONDS, QUEUE, timed
 from .registry import Registry
 
 ADMIN_FAILURES, ADMIN_WINDOW = 5, 60.0  # wrong admin keys allowed per client address per window (seconds)
@@ -67,13 +69,16 @@ async def admitted(request: Request) -> AsyncIterator[None]:
     limiters' own statistics only see tasks once they reach their lock.)"""
     state, max_queue = request.app.state, request.app.state.settings.max_queue
     if state.in_flight >= max_queue + 1:  # one running, max_queue waiting
+        BUSY.inc()
         raise ApiError(503, "busy", f"the server is busy ({max_queue} requests already waiting); "
                        "retry in a moment", {"Retry-After": "1"})
     state.in_flight += 1
+    QUEUE.inc()
     try:
         yield
     finally:
         state.in_flight -= 1
+        QUEUE.dec()
 
 
 def _limiters(app: FastAPI) -> tuple[anyio.CapacityLimiter, anyio.CapacityLimiter]:
@@ -86,14 +91,35 @@ def _limiters(app: FastAPI) -> tuple[anyio.CapacityLimiter, anyio.CapacityLimite
 async def run_match(request: Request, m: Matcher, text: str, top_k: int | None) -> MatchResult:
     """``m.match`` in a worker thread, one model call at a time per process."""
     # Bad input (lone surrogates included) is refused by the core's check_text inside m.match.
-    return await anyio.to_thread.run_sync(m.match, text, top_k, limiter=_limiters(request.app)[0])
+    return await anyio.to_thread.run_sync(_timed_match, m, text, top_k, limiter=_limiters(request.app)[0])
+
+
+async def run_match_many(request: Request, m: Matcher, texts: list[str],
+                         top_k: int | None) -> list[MatchResult | MatcherError]:
+    """``m.match_many`` (one model call across the texts) in a worker thread; a text that cannot be
+    matched comes back as its error, in its slot."""
+    return await anyio.to_thread.run_sync(_timed_match_many, m, texts, top_k, limiter=_limiters(request.app)[0])
+
+
+def _timed_match(m: Matcher, text: str, top_k: int | None) -> MatchResult:
+    with timed(MATCH_SECONDS, endpoint="single"):  # timed in the thread: queueing is not matching
+        return m.match(text, top_k)
+
+
+def _timed_match_many(m: Matcher, texts: list[str], top_k: int | None) -> list[MatchResult | MatcherError]:
+    with timed(MATCH_SECONDS, endpoint="batch"):
+        return m.match_many(texts, top_k)
 
 
 async def run_extract(request: Request, content: bytes, filename: str) -> str:
     """Text out of an uploaded file, in a worker thread."""
     # pypdf / python-docx are CPU work too: off the event loop, and only a few at once, so a
     # burst of heavy uploads cannot take every core and all the memory from text requests.
-    return await anyio.to_thread.run_sync(extract_text, content, filename, limiter=_limiters(request.app)[1])
+    try:
+        return await anyio.to_thread.run_sync(extract_text, content, filename, limiter=_limiters(request.app)[1])
+    except MatcherError as exc:
+        EXTRACTION_FAILURES.labels(exc.code).inc()  # codes are a fixed set: a bounded label
+        raise
 
 
 async def require_admin(request: Request) -> None:

@@ -78,9 +78,17 @@ class RequestTimeout(StarletteHTTPException):
         super().__init__(408, message, headers={"Connection": "close"})
 
 
+class FieldProblem(BaseModel):
+    loc: list[str | int] = Field(description="where: e.g. [\"body\", \"top_k\"] or [\"query\", \"limit\"]")
+    msg: str
+    type: str = Field(description="pydantic's error type, e.g. missing, int_type, greater_than_equal")
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(description="stable machine-readable code, e.g. empty_input, too_large")
     message: str = Field(description="what was wrong and what is accepted")
+    details: list[FieldProblem] | None = Field(None, description="validation errors only: one entry per problem "
+                                               "(the values sent are never echoed)")
 
 
 class ErrorBody(BaseModel):
@@ -147,8 +155,13 @@ async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    code, message = validation_message(list(exc.errors()))
-    return error_response(422, code, message)
+    errors = list(exc.errors())
+    code, message = validation_message(errors)
+    body = error_body(code, message)
+    # The values sent are left out: they may quote a résumé.
+    body["error"]["details"] = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
+                                 "type": str(e.get("type", ""))} for e in errors[:20]]
+    return JSONResponse(body, status_code=422)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -24,6 +24,7 @@ from ..errors import MatcherError, UnknownCatalog
 from ..files import utc_timestamp
 from ..index import build_index
 from ..settings import Settings
+from .metrics import MODEL_SECONDS, RELOADS, timed
 
 log = logging.getLogger("matcher")
 EMBED_CHUNK = 256  # texts per model call while rebuilding, so matches can interleave
@@ -46,11 +47,11 @@ class SharedEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """The inner model's vectors, one call (or chunk) at a time."""
         if len(texts) <= EMBED_CHUNK:
-            with self._lock:
+            with self._lock, timed(MODEL_SECONDS):
                 return self.inner.embed(texts)
         parts = []
         for i in range(0, len(texts), EMBED_CHUNK):
-            with self._lock:
+            with self._lock, timed(MODEL_SECONDS):
                 parts.append(self.inner.embed(texts[i:i + EMBED_CHUNK]))
         return np.concatenate(parts)
 
@@ -165,7 +166,9 @@ class Registry:
             message = exc.message if isinstance(exc, MatcherError) else f"{type(exc).__name__}: {exc}"
             log.error("reload of catalog %r failed, still serving the previous index: %s", name, message)
             self._reloads[name] = ReloadStatus("failed", started, utc_timestamp(), message)
+            RELOADS.labels(name, "failed").inc()
             return
         self._matchers[name] = fresh  # one reference assignment: the swap is atomic for readers
         log.warning("reloaded catalog %r: %d roles, hash %s", name, len(catalog.roles), catalog.hash)
         self._reloads[name] = ReloadStatus("done", started, utc_timestamp(), None, catalog.hash)
+        RELOADS.labels(name, "done").inc()

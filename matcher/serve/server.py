@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uvicorn
 
+from ..settings import Settings
 from .logs import log_config
+from .metrics import cleanup_multiprocess, prepare_multiprocess
 
 # Import strings, not objects: every worker process builds its own app (and loads its own model)
 # from MATCHER_* in its environment.
@@ -14,5 +16,10 @@ PROTOCOL = "matcher.serve.protocol:GuardedH11Protocol"  # header timeouts, a con
 
 def run_server(host: str, port: int, workers: int) -> None:
     """Serve until interrupted; the workers read their settings from the environment."""
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, access_log=False,
-                log_config=log_config(), server_header=False, http=PROTOCOL, timeout_keep_alive=5)
+    samples = prepare_multiprocess(workers)  # several workers: /metrics sums what each one counted
+    try:
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, access_log=False,
+                    log_config=log_config(fmt=Settings.from_env().log_format), server_header=False, http=PROTOCOL,
+                    timeout_keep_alive=5)
+    finally:
+        cleanup_multiprocess(samples)

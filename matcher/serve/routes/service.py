@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from ...text import ACCEPTED
 from ...version import __version__
 from ..deps import AppSettings, ReadyRegistry
 from ..errors import ErrorBody, error_response, error_responses
+from ..metrics import exposition
+from ..schemas import Health, Info, Ready
 
 router = APIRouter(tags=["service"])
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -18,7 +20,7 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
-@router.get("/v1/info", summary="Version, catalog, model and limits")
+@router.get("/v1/info", summary="Version, catalog, model and limits", response_model=Info)
 async def info(request: Request, settings: AppSettings):
     reg = request.app.state.registry
     m = reg.get() if reg is not None else None
@@ -28,11 +30,12 @@ async def info(request: Request, settings: AppSettings):
             if m else None,
             "model": m.embedder.name if m else None,
             "limits": {"max_text_chars": settings.max_text_chars,
-                       "max_upload_bytes": settings.max_upload_bytes, "max_top_k": settings.max_top_k},
+                       "max_upload_bytes": settings.max_upload_bytes, "max_top_k": settings.max_top_k,
+                       "max_batch": settings.max_batch},
             "accepted": ACCEPTED}
 
 
-@router.get("/healthz", summary="Liveness: the process is up",
+@router.get("/healthz", summary="Liveness: the process is up", response_model=Health,
             responses={503: {"model": ErrorBody, "description": "loading failed for good; restart"}})
 async def healthz(request: Request):
     """200 while the process is up (loading or ready); 503 only if loading failed, so a restart
@@ -42,9 +45,19 @@ async def healthz(request: Request):
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the model and index are loaded", responses=error_responses(503))
+@router.get("/readyz", summary="Readiness: the model and index are loaded", response_model=Ready,
+            responses=error_responses(503))
 async def readyz(reg: ReadyRegistry):
     return {"status": "ready", "catalog": reg.default, "catalogs": reg.names, "model": reg.embedder.name}
+
+
+@router.get("/metrics", summary="Prometheus metrics (text exposition format)", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "every worker's metrics, summed"}})
+async def metrics():
+    """Requests by route template and status, latencies, time in the model, queue depth, `busy`
+    refusals, extraction failures by code and catalog reloads. No label carries personal data."""
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)
 
 
 @router.get("/", include_in_schema=False)
