@@ -241,9 +241,12 @@ def cmd_serve(args) -> int:
     # travel through the environment; MATCHER_WORKERS also shares the cores out between workers.
     os.environ.update(settings.to_env(*flags_given(args), "workers"))
     resolve_catalog(settings, None)  # a broken catalog fails here, in one line, before the port is bound
-    print(f"matcher: serving http://{args.host}:{args.port} with {settings.workers} worker(s); the model loads "
-          "in the background (GET /readyz says when it is ready)", file=sys.stderr)
-    run_server(args.host, args.port, settings.workers)
+    note = (f"serving http://{args.host}:{args.port} with {settings.workers} worker(s); the model loads "
+            "in the background (GET /readyz says when it is ready)")
+    # With JSON logs every line on stderr is a JSON object, this one too.
+    print(json.dumps({"level": "info", "logger": "matcher", "message": note}) if settings.log_format == "json"
+          else f"matcher: {note}", file=sys.stderr)
+    run_server(args.host, args.port, settings.workers, settings.log_format)
     return 0
 
 

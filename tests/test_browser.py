@@ -224,3 +224,27 @@ def test_catalog_chooser(server, browser):
     expect(page.locator(".roles > li")).to_have_count(2)
     assert failures == []
     page.close()
+
+
+def test_docs_render_offline(server, browser):
+    """/docs renders Swagger UI from the server's own assets: every request that leaves the server is
+    refused here, as it would fail on a machine without internet."""
+    from playwright.sync_api import expect
+
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside = []
+
+    def only_local(route):
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(base + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("role-matcher")
+    expect(page.locator(".opblock-summary-path", has_text="/v1/match/batch")).to_be_visible()
+    assert outside == []
+    page.close()

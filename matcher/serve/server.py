@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uvicorn
 
-from ..settings import Settings
 from .logs import log_config
 from .metrics import cleanup_multiprocess, prepare_multiprocess
 
@@ -14,12 +13,12 @@ APP_FACTORY = "matcher.serve.app:create_app"
 PROTOCOL = "matcher.serve.protocol:GuardedH11Protocol"  # header timeouts, a connection cap, JSON protocol errors
 
 
-def run_server(host: str, port: int, workers: int) -> None:
+def run_server(host: str, port: int, workers: int, log_format: str = "text") -> None:
     """Serve until interrupted; the workers read their settings from the environment."""
     samples = prepare_multiprocess(workers)  # several workers: /metrics sums what each one counted
     try:
         uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, access_log=False,
-                    log_config=log_config(fmt=Settings.from_env().log_format), server_header=False, http=PROTOCOL,
+                    log_config=log_config(fmt=log_format), server_header=False, http=PROTOCOL,
                     timeout_keep_alive=5)
     finally:
         cleanup_multiprocess(samples)
