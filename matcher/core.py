@@ -195,6 +195,9 @@ class Matcher:
         """Passages against the statements of ``roles`` (indices into ``all_roles``; default: the
         candidate roles, every role for an exact index)."""
         roles = self._candidate_roles(vectors) if roles is None else roles
+        if len(roles) == len(self._all_roles):
+            # Every role: in index order, so the rows below (the index as it is) line up with starts.
+            roles = np.arange(len(self._all_roles))
         lengths = self._ends[roles] - self._starts[roles]
         starts = np.r_[0, np.cumsum(lengths)[:-1]]
         if len(roles) == len(self._all_roles):  # every role: one product, no copy of the matrix

@@ -83,3 +83,23 @@ def test_dev_accuracy_does_not_regress(shipped):
     wrongly_rejected = sum(res.best_fit is None for _, res in in_scope) / len(in_scope)
     # measured when the scorer shipped: 1.000 / 1.000 / 0.020 (README "Matching quality")
     assert top1 >= 0.97 and rejected >= 0.93 and wrongly_rejected <= 0.05, (top1, rejected, wrongly_rejected)
+
+
+EXPLAINED = [(ROOT / "examples" / "platform-pm.txt").read_text(encoding="utf-8"),
+             (ROOT / "examples" / "resume-40.txt").read_text(encoding="utf-8"),
+             *(texts[0] for texts in FITS.values())]
+
+
+@pytest.mark.parametrize("text", EXPLAINED)
+def test_every_role_is_explained_by_its_own_statements(shipped, text):
+    """Evidence, gaps and the contrast quote the statements of the role they are listed under, whatever
+    the ranking (a regression: when the top role was not the catalog's first, the learned path paired
+    passages with another role's statements)."""
+    result = shipped.match(text)
+    for r in result.results:
+        own = {s.text for s in shipped.role(r.role_id).statements()}
+        assert {e.role_statement for e in r.evidence} <= own, r.role_id
+        assert set(r.gaps) <= own, r.role_id
+    c = result.contrast
+    assert {e.role_statement for e in c.favouring_top} <= {s.text for s in shipped.role(c.role_id).statements()}
+    assert {e.role_statement for e in c.favouring_runner_up} <= {s.text for s in shipped.role(c.versus).statements()}
