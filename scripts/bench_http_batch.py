@@ -5,7 +5,7 @@
 Starts ``matcher serve`` on a free loopback port (default catalog, the settings in the environment),
 waits for /readyz, then scores the same candidates twice: one ``POST /v1/match`` each (one client,
 back to back, and 4 clients at once), and in batches of ``--batch`` items. The texts are the sealed
-test set's texts (résumés, notes, postings of every length; the labels are not read). Prints
+test set's texts (résumés, notes, postings of every length; the labels are not read), or ``--texts``. Prints
 candidates/s for each, and checks that both ways give the same best fit for every candidate.
 """
 
@@ -47,8 +47,10 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=128)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--texts", type=Path, default=ROOT / "eval" / "v2" / "test.jsonl",
+                        help="a JSONL file with a text field per line (only the texts are read)")
     args = parser.parse_args()
-    lines = (ROOT / "eval" / "v2" / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = args.texts.read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in lines[:args.candidates]]
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_MAX_BATCH": str(args.batch)}
