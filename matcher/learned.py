@@ -163,7 +163,9 @@ def fit(docs: Sequence[Sequence[str]], vectors: Sequence[np.ndarray], labels: Se
     for passages in docs:
         for g in {g for text in passages for g in ngrams(text)}:
             df[g] = df.get(g, 0) + 1
-    vocab = {g: i for i, g in enumerate(sorted(g for g, n in df.items() if n >= config.min_df))}
+    kept = sorted(g for g, n in df.items() if n >= config.min_df)
+    # A tiny catalog (a notebook's two roles) may share no n-gram between texts: keep every one then.
+    vocab = {g: i for i, g in enumerate(kept or sorted(df))}
     n_docs = len(docs)
     idf = np.array([math.log((1 + n_docs) / (1 + df[g])) + 1.0 for g in vocab], dtype=np.float64)
     lexical, dense = _features(vocab, idf, docs, vectors)

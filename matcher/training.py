@@ -219,6 +219,10 @@ def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: 
         return example_scorer, manifest
     data = examples(catalog, "train")
     classes = [r.id for r in catalog.roles] + ([NONE] if NONE in data.labels else [])
+    if len(classes) < 2:
+        raise CatalogError(f"catalog {catalog.name!r} offers one role and has no labelled 'none' texts: the learned "
+                           "scorer has nothing to tell apart; use the similarity scorer (MATCHER_SCORER=similarity "
+                           "or --scorer similarity), or add roles")
     vectors = embed_docs(data.docs, embedder, cache_dir, backend)
     scorer = fit(data.docs, vectors, data.labels, classes, config)
     dev = examples(catalog, "dev")

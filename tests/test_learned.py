@@ -129,3 +129,21 @@ def test_fit_needs_no_embedding_dimension_agreement_beyond_its_input(fake_embedd
     scorer = fit(docs, [fake_embedder.embed(d) for d in docs], [lab for _, lab in LABELLED],
                  ["ai-pm", "ml-pm", "data-pm", "platform-pm", NONE])
     assert scorer.w_mean.shape == (5, fake_embedder.dimension) and scorer.temperature == 1.0
+
+
+def test_a_tiny_in_memory_catalog_trains_or_says_why_not(settings, fake_embedder):
+    """Two roles with three statements share no n-gram between texts: training still works (every
+    n-gram kept). One role with no 'none' texts has nothing to learn: one clear error naming the fix."""
+    from matcher.catalog import Catalog
+    from matcher.errors import CatalogError
+
+    learned = replace(settings, scorer="learned")
+    cafe = Catalog.from_roles([
+        {"id": "barista", "title": "Barista", "responsibilities": ["Pulls espresso shots", "Steams milk"]},
+        {"id": "baker", "title": "Baker", "skills": ["Laminates croissant dough"]}], name="cafe")
+    m = Matcher.load(learned, catalog=cafe, embedder=fake_embedder)
+    result = m.match("Pulls espresso shots and steams milk every morning")
+    assert result.results[0].role_id == "barista" and m.scorer is not None
+    one = Catalog.from_roles([{"id": "barista", "title": "Barista", "skills": ["Pulls espresso shots"]}], name="one")
+    with pytest.raises(CatalogError, match="MATCHER_SCORER=similarity"):
+        Matcher.load(learned, catalog=one, embedder=fake_embedder)
