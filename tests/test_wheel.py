@@ -60,7 +60,7 @@ def installed(tmp_path_factory) -> dict:
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
     return {"bin": tmp / "venv" / "bin", "env": env, "cwd": elsewhere, "cache": cache / "role-matcher",
-            "purelib": Path(purelib)}
+            "purelib": Path(purelib), "wheel": wheel}
 
 
 def run(installed: dict, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
@@ -78,6 +78,21 @@ def test_the_wheel_carries_its_data_and_its_own_code(installed):
     assert (data / "ai-pm.yaml").is_file() and (data / "_labelled" / "train.jsonl").is_file()
     assert not (data).is_symlink()  # a real copy, not the checkout's link
     assert run(installed, "--version").stdout.strip() == f"matcher {_version()}"
+
+
+def test_the_wheel_metadata(installed):
+    """SPDX licence with its file, the one version, and BM25 only as an extra."""
+    import zipfile
+
+    with zipfile.ZipFile(installed["wheel"]) as z:
+        info = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = z.read(info).decode()
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in z.namelist())
+    lines = metadata.splitlines()
+    assert f"Version: {_version()}" in lines and "License-Expression: Apache-2.0" in lines
+    assert "License-File: LICENSE" in lines
+    requires = [line for line in lines if line.startswith("Requires-Dist: bm25s")]
+    assert requires and all('extra == "eval"' in line for line in requires)
 
 
 def test_match_and_score_from_an_unrelated_folder(installed):
