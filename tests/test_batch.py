@@ -256,13 +256,16 @@ def test_role_view_to_stdout(fake_engine_for_cli, tmp_path, capsysbinary):
 
     src = write_jsonl(tmp_path / "in.jsonl", candidates(7))
     assert cli.main(["score", str(src), "-o", str(tmp_path / "ref.csv"), "--role", "ml-pm", "-q"]) == 0
+    before = sorted(tmp_path.iterdir())
     assert cli.main(["score", str(src), "-o", "-", "--format", "csv", "--role", "ml-pm", "-q"]) == 0
     out, err = capsysbinary.readouterr()
     assert out == (tmp_path / "ref.csv").read_bytes() and err == b""
+    assert sorted(tmp_path.iterdir()) == before  # sorted in memory: no .partial file
 
 
-def test_stdout_run_leaves_nothing_behind(settings, tmp_path, monkeypatch):
-    """The temporary OUTPUT of `-o -` is removed, and stray prints go to stderr, not into the rows."""
+def test_stdout_run_writes_nothing_to_disk(settings, tmp_path, monkeypatch):
+    """`-o -` keeps the rows off the disk (they quote résumés), and stray prints go to stderr, not into
+    the rows."""
     from matcher import cli
     from matcher.batch import job as batch
     from tests.fakes import FakeEngine
@@ -274,46 +277,50 @@ def test_stdout_run_leaves_nothing_behind(settings, tmp_path, monkeypatch):
 
     monkeypatch.setattr(batch, "_make_engine", lambda options, s, m: ChattyEngine())
     (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the temporary OUTPUT goes
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.chdir(tmp_path / "tmp")
     src = write_jsonl(tmp_path / "in.jsonl", candidates(3))
     args = cli.build_parser().parse_args(["score", str(src), "-o", "-"])
     out, err = io.BytesIO(), io.StringIO()
     assert run_from_args(args, stderr=err, stdout=out) == 0
     assert [json.loads(line)["id"] for line in out.getvalue().splitlines()] == ["c000", "c001", "c002"]
     assert "a library says hello" in err.getvalue()
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == \
+        ["in.jsonl", "tmp"]
 
 
-def test_follower_streams_a_growing_file_and_stops_when_the_reader_leaves(tmp_path):
-    from matcher.batch.output import Follower
+def test_stdout_rows_stream_chunk_by_chunk_and_a_reader_that_leaves_stops_the_job(tmp_path, monkeypatch):
+    from matcher import cli
+    from matcher.batch import job as batch
+    from tests.fakes import FakeEngine
 
-    path = tmp_path / "out.jsonl"
-    out = io.BytesIO()
-    follower = Follower(path, out, interval=0.01).start()
-    time.sleep(0.05)  # the file does not exist yet: nothing happens
-    with open(path, "ab") as f:
-        f.write(b'{"id": 1}\n')
-        f.flush()
-        deadline = time.time() + 5
-        while out.getvalue() != b'{"id": 1}\n' and time.time() < deadline:
-            time.sleep(0.01)
-        assert out.getvalue() == b'{"id": 1}\n'  # copied while the job still runs
-        f.write(b'{"id": 2}\n')
-    follower.finish()
-    assert out.getvalue() == b'{"id": 1}\n{"id": 2}\n'
+    engine = FakeEngine()
+    monkeypatch.setattr(batch, "_make_engine", lambda options, s, m: engine)
+    src = write_jsonl(tmp_path / "in.jsonl", candidates(10))
+    args = cli.build_parser().parse_args(["score", str(src), "-o", "-", "--chunk-size", "3", "-q"])
+
+    class Recorder(io.BytesIO):
+        """Notes how many complete rows had been written at each flush."""
+
+        def __init__(self):
+            super().__init__()
+            self.flushed = []
+
+        def flush(self):
+            self.flushed.append(self.getvalue().count(b"\n"))
+
+    out = Recorder()
+    assert run_from_args(args, stderr=io.StringIO(), stdout=out) == 0
+    assert out.flushed == [3, 6, 9, 10]  # each chunk reaches the reader as soon as it is scored
 
     class GoneReader(io.BytesIO):
         def write(self, data):
             raise BrokenPipeError(32, "Broken pipe")
 
-    stopped = []
-    follower = Follower(path, GoneReader(), interval=0.01, on_error=lambda: stopped.append(True)).start()
-    deadline = time.time() + 5
-    while not stopped and time.time() < deadline:
-        time.sleep(0.01)
-    assert stopped == [True] and isinstance(follower.error, BrokenPipeError)
+    engine.chunks.clear()
     with pytest.raises(BrokenPipeError):
-        follower.finish()
+        run_from_args(args, stderr=io.StringIO(), stdout=GoneReader())
+    assert len(engine.chunks) == 1  # nobody reads: no more chunks are scored
 
 
 def test_progress_bar_and_quiet(matcher, settings, tmp_path):

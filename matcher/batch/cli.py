@@ -7,20 +7,17 @@ scored); 2 a usage error (a bad flag, setting or combination of options); 3 the 
 
 from __future__ import annotations
 
-import _thread
 import argparse
 import contextlib
 import logging
 import sys
-import tempfile
-from dataclasses import replace
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO
 
 from ..errors import BatchError, MatcherError, SettingsError
 from ..settings import Settings, add_flags
 from .job import CHUNK_SIZE, BatchOptions, Summary, run
-from .output import OUTPUT_FORMATS, Follower
+from .output import OUTPUT_FORMATS
 from .records import file_format
 
 STDOUT = "-"  # OUTPUT meaning standard output
@@ -122,40 +119,20 @@ def run_from_args(args, *, stderr: IO[str] | None = None, stdout: IO[bytes] | No
 
 def _run_to_stdout(options: BatchOptions, settings: Settings, out_format: str, stderr: IO[str],
                    stdout: IO[bytes]) -> int:
-    """``-o -``: the job writes a temporary OUTPUT (the same rows, sorting and counting as a named one)
-    that a :class:`Follower` streams to ``stdout`` as it grows; the temporary folder goes at the end."""
-    with tempfile.TemporaryDirectory(prefix="matcher-score-") as tmp:
-        options = replace(options, output=Path(tmp) / f"out.{out_format}", resume=False, overwrite=False)
-        # A reader that leaves (`| head`) stops the job as Ctrl-C would, instead of scoring rows nobody reads.
-        follower = Follower(options.output, stdout, on_error=_thread.interrupt_main).start()
-        try:
-            # Anything the libraries print while the model loads goes to stderr: stdout carries rows only.
-            with contextlib.redirect_stdout(stderr):
-                summary = run(options, settings, stderr=stderr)
-            follower.finish()
-        except KeyboardInterrupt:
-            if follower.error is not None:  # the follower stopped the job: stdout failed
-                _stdout_failed(follower.error)
-            with contextlib.suppress(OSError):
-                follower.finish()  # the rows the job wrote before it stopped, not only those copied so far
-            print("score: interrupted; the rows scored so far were written to standard output (a run to -o - "
-                  "cannot be resumed)", file=stderr)
-            return 130
-        except OSError as exc:
-            if exc is not follower.error:
-                raise
-            _stdout_failed(exc)
-        finally:
-            follower.close()
+    """``-o -``: the job writes its rows to ``stdout`` chunk by chunk; nothing goes to disk."""
+    try:
+        # Anything the libraries print while the model loads goes to stderr: stdout carries rows only.
+        with contextlib.redirect_stdout(stderr):
+            summary = run(options, settings, stderr=stderr, stream=stdout, stream_format=out_format)
+    except KeyboardInterrupt:
+        print("score: interrupted; the rows scored so far were written to standard output (a run to -o - "
+              "cannot be resumed)", file=stderr)
+        return 130
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): the command ends quietly, as for `matcher match | head`
+    except OSError as exc:
+        raise BatchError(f"cannot write to standard output: {exc.strerror or exc}") from None
     return _finish(summary, options, "standard output", stderr)
-
-
-def _stdout_failed(exc: OSError) -> NoReturn:
-    """Raise what writing to stdout failed with: the reader leaving (``BrokenPipeError``, which the command
-    treats as the end of the output) as it is, anything else as one error line."""
-    if isinstance(exc, BrokenPipeError):
-        raise exc from None
-    raise BatchError(f"cannot write to standard output: {exc.strerror or exc}") from None
 
 
 def _finish(summary: Summary, options: BatchOptions, output_name: str, stderr: IO[str]) -> int:

@@ -23,6 +23,7 @@ Résumé text is never logged: messages name the row (line number, id or file), 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
 import time
@@ -39,6 +40,7 @@ from .engines import Chunk, Engine, LocalEngine
 from .output import (
     CSV_HEADER,
     Appender,
+    StreamSink,
     count_role_output,
     csv_bytes,
     csv_rows,
@@ -47,6 +49,7 @@ from .output import (
     output_format,
     role_row,
     write_role_output,
+    write_role_rows,
 )
 from .ray_engine import RayEngine
 from .records import Record, count_records, input_kind, open_records
@@ -121,12 +124,13 @@ class _Target:
     path: Path
     csv: bool
     header: list[str] | None
+    sorted_at_end: bool  # a --role run: rows are held back and written sorted once every one is in
 
     @classmethod
     def of(cls, options: BatchOptions, out_format: str) -> _Target:
         csv_rows_here = out_format == "csv" and not options.role
         path = partial_path(options.output) if options.role else options.output
-        return cls(path, csv_rows_here, CSV_HEADER if csv_rows_here else None)
+        return cls(path, csv_rows_here, CSV_HEADER if csv_rows_here else None, bool(options.role))
 
     @contextlib.contextmanager
     def appending(self, cut_to: int, chunk_size: int) -> Iterator[Appender]:
@@ -151,6 +155,18 @@ class _Target:
         finally:
             appender.close()
 
+    @contextlib.contextmanager
+    def streaming(self, stream: IO[bytes]) -> Iterator[Any]:
+        """Rows to a stream instead of a file: written and flushed chunk by chunk (a reader downstream
+        sees them as they are scored), or, for a --role run, kept in memory until they can be sorted."""
+        if self.sorted_at_end:
+            yield io.BytesIO()
+            return
+        sink = StreamSink(stream)
+        if self.csv:
+            sink.write(csv_bytes([self.header]))
+        yield sink
+
     def resume(self, records: Iterator[Record], chunk_size: int, summary: Summary) -> tuple[Iterator[Record], int]:
         """Skip what OUTPUT already holds (counted in ``summary``); the size to cut OUTPUT to."""
         check_same_job(job_path(self.path), chunk_size)
@@ -164,9 +180,10 @@ class _Target:
         return records, cut_to
 
 
-def _check_options(options: BatchOptions, max_top_k: int) -> str:
-    """Refuse options that cannot work together, before anything is read; OUTPUT's format."""
-    out_format = output_format(options.output)
+def _check_options(options: BatchOptions, max_top_k: int, stream_format: str | None = None) -> str:
+    """Refuse options that cannot work together, before anything is read; OUTPUT's format (or the
+    stream's, for rows written to a stream)."""
+    out_format = stream_format or output_format(options.output)
     input_kind(options.input)  # fail fast on a missing or unknown INPUT
     if options.chunk_size < 1:
         raise BatchError("--chunk-size must be at least 1")
@@ -177,22 +194,28 @@ def _check_options(options: BatchOptions, max_top_k: int) -> str:
         raise BatchError("choose --resume or --overwrite, not both")
     if options.engine != "ray" and (options.address or options.actors):
         raise BatchError("--address and --actors go with --engine ray")
-    if options.input != "-" and Path(options.input).resolve() == options.output.resolve():
+    if stream_format is None and options.input != "-" and Path(options.input).resolve() == options.output.resolve():
         raise BatchError("OUTPUT is the same file as INPUT")
     return out_format
 
 
 def run(options: BatchOptions, settings: Settings | None = None, *, matcher: Matcher | None = None,
-        engine: Engine | None = None, stdin: IO[bytes] | None = None, stderr: IO[str] | None = None) -> Summary:
+        engine: Engine | None = None, stdin: IO[bytes] | None = None, stderr: IO[str] | None = None,
+        stream: IO[bytes] | None = None, stream_format: str = "jsonl") -> Summary:
     """Run a batch job; row errors are counted in the summary, job errors raise :class:`MatcherError`.
 
     ``matcher`` (a loaded :class:`Matcher`) or ``engine`` may be passed in (tests, benchmarks);
-    otherwise the engine named in ``options`` is started.
+    otherwise the engine named in ``options`` is started. With ``stream`` (``matcher score -o -``) the
+    rows go to that binary stream in ``stream_format`` instead of OUTPUT, chunk by chunk, and nothing
+    is written to disk (a ``--role`` run keeps its rows in memory to sort them); it cannot be resumed.
     """
     started = time.perf_counter()
     settings = settings or Settings.from_env()
     stderr = stderr or sys.stderr
-    out_format = _check_options(options, (matcher.settings if matcher is not None else settings).max_top_k)
+    if stream is not None:
+        options = replace(options, resume=False, overwrite=False)
+    out_format = _check_options(options, (matcher.settings if matcher is not None else settings).max_top_k,
+                                stream_format if stream is not None else None)
     # The catalog first: an unknown --role should not wait for the model.
     catalog = matcher.catalog if matcher is not None else resolve_catalog(settings, options.catalog)
     if options.role and options.role not in catalog.role_ids:
@@ -206,7 +229,7 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher: Mat
         summary.skipped, summary.failed = count_role_output(options.output, out_format)
         summary.seconds = time.perf_counter() - started
         return summary
-    if not options.resume and not options.overwrite:
+    if stream is None and not options.resume and not options.overwrite:
         for path in {target.path, options.output}:
             if _nonempty(path):
                 raise BatchError(f"{path} exists and is not empty; use --resume to finish it or --overwrite "
@@ -224,7 +247,8 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher: Mat
     summary.startup = time.perf_counter() - started
     try:
         # OUTPUT is touched only now that the engine is up: a job that cannot start leaves it as it was.
-        with target.appending(cut_to, options.chunk_size) as appender, _bar(show, total, stderr) as bar:
+        sink = target.appending(cut_to, options.chunk_size) if stream is None else target.streaming(stream)
+        with sink as appender, _bar(show, total, stderr) as bar:
             for chunk, docs in engine.map(_work(records, options.chunk_size), top_k):
                 appender.write(_rows(chunk, docs, options.role, target.csv, summary))
                 if bar is not None:
@@ -232,10 +256,15 @@ def run(options: BatchOptions, settings: Settings | None = None, *, matcher: Mat
     finally:
         if own_engine:
             engine.close()
-    if options.role:
-        write_role_output(target.path, options.output, out_format)
-        target.path.unlink()
-    job_path(target.path).unlink(missing_ok=True)
+    if stream is not None:
+        if options.role:  # the rows were kept in memory (the sink): sorted now, straight to the stream
+            write_role_rows(appender, stream, out_format)
+            stream.flush()
+    else:
+        if options.role:
+            write_role_output(target.path, options.output, out_format)
+            target.path.unlink()
+        job_path(target.path).unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - started
     return summary
 

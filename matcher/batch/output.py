@@ -4,8 +4,8 @@
 * ``.csv``: one row per candidate × role (``CSV_HEADER``); an error is one row with only id and error.
 * ``--role``: rows go to ``OUTPUT.partial`` as JSON lines while the job runs; :func:`write_role_output`
   sorts them by the role's score and writes OUTPUT once, at the end.
-* ``-o -`` (standard output): the job writes a temporary OUTPUT like any other and a :class:`Follower`
-  copies it to stdout as it grows.
+* ``-o -`` (standard output): rows go to the stream chunk by chunk (:class:`StreamSink`); a ``--role``
+  run holds them in memory and writes them sorted at the end (:func:`write_role_rows`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import csv
 import io
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -108,41 +107,46 @@ def complete_lines(f: IO[bytes], start: int = 0) -> Iterator[tuple[bytes, int]]:
         yield raw, offset
 
 
-def _role_order(partial: Path) -> list[tuple[int, float, int, int, int]]:
-    """``(is error, -score, input position, start, end)`` per row of the partial file, sorted."""
+def _role_order(f: IO[bytes]) -> list[tuple[int, float, int, int, int]]:
+    """``(is error, -score, input position, start, end)`` per row of the partial rows, sorted."""
     keys: list[tuple[int, float, int, int, int]] = []
-    with open(partial, "rb") as f:
-        start = 0
-        for pos, (raw, end) in enumerate(complete_lines(f)):
-            row = json.loads(raw)
-            if "error" in row:
-                keys.append((1, 0.0, pos, start, end))
-            else:
-                keys.append((0, -row["score"], pos, start, end))
-            start = end
+    start = 0
+    for pos, (raw, end) in enumerate(complete_lines(f)):
+        row = json.loads(raw)
+        if "error" in row:
+            keys.append((1, 0.0, pos, start, end))
+        else:
+            keys.append((0, -row["score"], pos, start, end))
+        start = end
     return sorted(keys)
 
 
 def write_role_output(partial: Path, output: Path, out_format: str) -> None:
-    """Sort the partial rows by the role's score (best first; ties and error rows keep input order)
-    and write OUTPUT in one go (a temporary file renamed over it)."""
-    keys = _role_order(partial)
+    """Sort the partial rows by the role's score and write OUTPUT in one go (a temporary file renamed
+    over it); see :func:`write_role_rows`."""
     with open(partial, "rb") as src, atomic_file(output, mode=0o644) as dst:
+        write_role_rows(src, dst, out_format)
+
+
+def write_role_rows(src: IO[bytes], dst: IO[bytes], out_format: str) -> None:
+    """The partial rows of a --role run (JSON lines in ``src``, seekable), sorted by the role's score
+    (best first; ties and error rows keep input order), written to ``dst`` as JSONL or CSV."""
+    keys = _role_order(src)
+    if out_format == "csv":
+        dst.write(csv_bytes([ROLE_CSV_HEADER]))
+    for rank, (is_error, _, _, start, end) in enumerate(keys, 1):
+        src.seek(start)
+        row = json.loads(src.read(end - start))
         if out_format == "csv":
-            dst.write(csv_bytes([ROLE_CSV_HEADER]))
-        for rank, (is_error, _, _, start, end) in enumerate(keys, 1):
-            src.seek(start)
-            row = json.loads(src.read(end - start))
-            if out_format == "csv":
-                if is_error:
-                    cells = [id_cell(row["id"]), "", "", "", "", "", "", _error_cell(row)]
-                else:
-                    cells = [id_cell(row["id"]), rank, row["role_id"], row["title"], _fmt_score(row["score"]),
-                             row.get("best_fit") or "", _role_evidence_cell(row), ""]
-                dst.write(csv_bytes([cells]))
+            if is_error:
+                cells = [id_cell(row["id"]), "", "", "", "", "", "", _error_cell(row)]
             else:
-                ranked = row if is_error else {"id": row.pop("id"), "rank": rank, **row}
-                dst.write(line_bytes(ranked))
+                cells = [id_cell(row["id"]), rank, row["role_id"], row["title"], _fmt_score(row["score"]),
+                         row.get("best_fit") or "", _role_evidence_cell(row), ""]
+            dst.write(csv_bytes([cells]))
+        else:
+            ranked = row if is_error else {"id": row.pop("id"), "rank": rank, **row}
+            dst.write(line_bytes(ranked))
 
 
 def count_role_output(path: Path, out_format: str) -> tuple[int, int]:
@@ -181,75 +185,14 @@ class Appender:
         os.close(self.fd)
 
 
-class Follower:
-    """Copy a file to a binary stream as it grows, from a thread of its own (``matcher score -o -``).
+class StreamSink:
+    """Rows to a stream (``matcher score -o -``): each chunk written and flushed at once, so a reader
+    downstream sees rows as they are scored; nothing touches the disk."""
 
-    The job writes, sorts and counts a temporary OUTPUT exactly as it would a named one; this streams
-    it to stdout a chunk at a time, so a reader downstream of a long job sees rows as they are scored.
-    The file may appear late: a ``--role`` run writes it (atomically) only at the end. When the stream
-    fails (the reader left: ``BrokenPipeError``), copying stops and ``on_error`` is called from the
-    thread, so the caller can stop a job whose rows nobody reads; :meth:`finish` raises it (``error``).
-    """
-
-    def __init__(self, path: Path, out: IO[bytes], *, interval: float = 0.2,
-                 on_error: Callable[[], None] | None = None) -> None:
-        self.path = path
+    def __init__(self, out: IO[bytes]) -> None:
         self.out = out
-        self.interval = interval
-        self.on_error = on_error
-        self.error: OSError | None = None
-        self._src: IO[bytes] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._follow, name="score-stdout", daemon=True)
 
-    def start(self) -> Follower:
-        """Start copying in the background; returns self."""
-        self._thread.start()
-        return self
-
-    def _copy(self) -> None:
-        if self._src is None:
-            try:
-                # Kept open across calls (closed by close()): each copy reads on from where the last stopped.
-                self._src = open(self.path, "rb")  # noqa: SIM115
-            except FileNotFoundError:
-                return  # not written yet
-        while data := self._src.read(1 << 16):
-            self.out.write(data)
+    def write(self, data: bytes) -> None:
+        """Write ``data`` and flush."""
+        self.out.write(data)
         self.out.flush()
-
-    def _follow(self) -> None:
-        try:
-            while not self._stop.wait(self.interval):
-                self._copy()
-        except OSError as exc:
-            self.error = exc  # set before the callback: the caller reads it to tell why it was stopped
-            if self.on_error is not None:
-                self.on_error()
-
-    def _stop_thread(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def finish(self) -> None:
-        """The job has ended and the file is complete: copy the rest, then close. Raises the stream's
-        error if copying failed."""
-        try:
-            self._stop_thread()
-            if self.error is None:
-                try:
-                    self._copy()
-                except OSError as exc:
-                    self.error = exc
-            if self.error is not None:
-                raise self.error
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Stop copying (what was copied stays copied) and close the file."""
-        self._stop_thread()
-        if self._src is not None:
-            self._src.close()
-            self._src = None
