@@ -58,8 +58,14 @@ def test_two_workers_json_logs_and_summed_metrics(tmp_path):
             assert server.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.3)
         for i in range(8):  # a new connection each: the kernel spreads them over the workers
-            status, _ = fetch(base + "/v1/match", json.dumps({"text": TEXT}).encode(),
-                              {"Content-Type": "application/json", "X-Request-ID": f"r-{i}"})
+            # /readyz answered from one worker; the other may still be loading (503 not_ready, with
+            # Retry-After): retry as a client would. Only the 200s are counted below.
+            for _ in range(120):
+                status, _ = fetch(base + "/v1/match", json.dumps({"text": TEXT}).encode(),
+                                  {"Content-Type": "application/json", "X-Request-ID": f"r-{i}"})
+                if status != 503:
+                    break
+                time.sleep(0.5)
             assert status == 200
         pattern = re.compile(r'matcher_http_requests_total\{method="POST",route="/v1/match",status="200"\} ([0-9.]+)')
         for _ in range(4):  # whichever worker answers /metrics, it reports both workers' requests
@@ -72,6 +78,6 @@ def test_two_workers_json_logs_and_summed_metrics(tmp_path):
     lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
     parsed = [json.loads(line) for line in lines]  # every line is one JSON object
     access = [p for p in parsed if p["logger"] == "matcher.access" and p.get("route") == "/v1/match"]
-    assert {p["request_id"] for p in access} == {f"r-{i}" for i in range(8)}
-    assert all(p["status"] == 200 and p["method"] == "POST" and p["latency_ms"] > 0 for p in access)
+    assert {p["request_id"] for p in access if p["status"] == 200} == {f"r-{i}" for i in range(8)}
+    assert all(p["method"] == "POST" and p["latency_ms"] >= 0 for p in access)
     assert SECRET not in log.read_text(encoding="utf-8")
