@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import NonFiniteScore
+from .errors import MatcherError, NonFiniteScore, error_body
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,12 @@ class MatchResult:
                 "favouring_runner_up": [_evidence(e) for e in c.favouring_runner_up]},
             "reads_like": None if self.reads_like is None else dict(self.reads_like),
         }
+
+
+def document(outcome: MatchResult | MatcherError) -> dict:
+    """What one slot of ``match_many`` becomes on the wire: the result document, or the error body of
+    an input that could not be matched (the batch job's rows and the HTTP batch's items alike)."""
+    return outcome.to_dict() if isinstance(outcome, MatchResult) else error_body(outcome.code, outcome.message)
 
 
 def _r(value: float | None) -> float | None:

@@ -32,6 +32,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_ready(port: int, server: subprocess.Popen, deadline: float) -> float:
+    """Poll ``/readyz`` until it answers 200; the ``perf_counter`` time it did. Exits the benchmark if
+    the server dies or ``deadline`` (a ``perf_counter`` time) passes first."""
+    while time.perf_counter() < deadline and server.poll() is None:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return time.perf_counter()
+        except OSError:
+            pass
+        time.sleep(0.05)
+    sys.exit(f"{Path(sys.argv[0]).name}: the server did not become ready")
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -122,19 +137,7 @@ def main() -> None:
                                "--workers", str(args.workers)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        ready = None
-        while time.perf_counter() - t0 < 120:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    ready = time.perf_counter() - t0
-                    break
-            except OSError:
-                pass
-            time.sleep(0.05)
-        if ready is None:
-            sys.exit("bench_http: the server did not become ready within 120 s")
+        ready = wait_ready(port, server, t0 + 120) - t0
         print(f"start-up: /readyz 200 after {ready:.2f} s (workers={args.workers}, built index, exported model)")
         print(f"in-process match(): p50 {statistics.median(ref):.1f} ms\n")
         run_load(port, body, 20, 1)  # warm-up

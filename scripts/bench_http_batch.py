@@ -15,20 +15,15 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench_http import free_port, wait_ready  # scripts/ is on the path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(port: int, path: str, payload: dict) -> dict:
@@ -58,18 +53,7 @@ def main() -> None:
                                "--workers", str(args.workers)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 600
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise SystemExit("bench: the server did not get ready")
-            time.sleep(0.5)
+        wait_ready(port, server, time.perf_counter() + 600)
         post(port, "/v1/match", {"text": texts[0]})  # warm-up
 
         began = time.perf_counter()

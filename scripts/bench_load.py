@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench_http import free_port, pct
+from bench_http import free_port, pct, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,18 +106,7 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.perf_counter() + 120
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.perf_counter() > deadline:
-                sys.exit("bench_load: the server did not become ready within 120 s")
-            time.sleep(0.1)
+        wait_ready(port, server, time.perf_counter() + 120)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         single = []
         for _ in range(30):

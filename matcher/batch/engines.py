@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from ..core import Matcher
 from ..errors import MatcherError, error_body
 from ..extract import extract_text
-from ..result import MatchResult
+from ..result import document
 from .records import WorkItem
 
 Chunk = tuple[Any, list[WorkItem]]  # (the driver's token for the chunk, its work items)
@@ -56,7 +56,7 @@ def score_items(matcher: Matcher, items: Sequence[WorkItem], top_k: int | None) 
                 out[i] = error_body("unreadable_file", f"{item.name} could not be read ({type(exc).__name__}); "
                                     "export it again or send the text")
     for i, result in zip(slots, _match_many_isolated(matcher, texts, top_k), strict=True):
-        out[i] = result.to_dict() if isinstance(result, MatchResult) else error_body(result.code, result.message)
+        out[i] = document(result)
     return out  # type: ignore[return-value]
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSche
 from ...core import check_top_k
 from ...errors import InputError, InputTooLarge, error_body
 from ...extract import sniff
-from ...result import MatchResult
+from ...result import MatchResult, document
 from ..deps import AppSettings, ReadyMatcher, admitted, run_extract, run_match, run_match_many
 from ..errors import ApiError, error_responses, validation_message
 from ..metrics import BATCH_ITEMS
@@ -119,7 +119,7 @@ async def match_batch(request: Request, m: ReadyMatcher, settings: AppSettings):
         results = await run_match_many(request, m, texts, payload.top_k) if texts else []
     slots = [i for i, doc in enumerate(out) if doc is None]
     for i, result in zip(slots, results, strict=True):
-        out[i] = result.to_dict() if isinstance(result, MatchResult) else error_body(result.code, result.message)
+        out[i] = document(result)
     failed = sum("error" in doc for doc in out)
     BATCH_ITEMS.labels("scored").inc(len(out) - failed)
     BATCH_ITEMS.labels("failed").inc(failed)
