@@ -123,7 +123,7 @@ def train_examples(catalog: Catalog, statement_vectors: np.ndarray, embed_texts,
     (through the passage-vector store). Returns the scorer and what the manifest records of it."""
     data = example_data(catalog, statement_vectors)
     title_vectors = _embed_reusing(data.titles[0], catalog, statement_vectors, embed_texts)
-    dev_vectors = embed_texts(data.dev[0])
+    dev_vectors = _embed_reusing(data.dev[0], catalog, statement_vectors, embed_texts)
     classes = [r.id for r in catalog.roles]
     scorer = fit((title_vectors, data.titles[1]), data.statements, classes,
                  ([dev_vectors[i:i + 1] for i in range(len(dev_vectors))], data.dev[1]), config)
@@ -135,7 +135,8 @@ def train_examples(catalog: Catalog, statement_vectors: np.ndarray, embed_texts,
 
 def _embed_reusing(texts: list[str], catalog: Catalog, statement_vectors: np.ndarray, embed_texts) -> np.ndarray:
     """Vectors of ``texts``, taken from the index where a statement has the same text (O*NET lists
-    its first titles as statements: a quarter of the titles are embedded already)."""
+    its first titles as statements: a quarter of the titles are embedded already; a held-out
+    statement is one too)."""
     known = {s.text: i for i, s in enumerate(catalog.statements)}
     missing = list(dict.fromkeys(t for t in texts if t not in known))
     fresh = dict(zip(missing, embed_texts(missing), strict=True)) if missing else {}

@@ -147,9 +147,11 @@ def _pooled_terms(pl: np.ndarray) -> np.ndarray:
 class ExampleConfig:
     """Training choices (README "Quality on any catalog"); the defaults are what ships."""
 
-    head_epochs: int = 20
+    # 10 epochs at 0.02 scored as 20 at 0.01 on dev (titles 0.564 vs 0.567, person dev 0.744 vs 0.738)
+    # in half the time (27 s instead of 49 s on O*NET's 96,000 examples, 2 cores).
+    head_epochs: int = 10
     head_batch: int = 1024
-    head_lr: float = 0.01
+    head_lr: float = 0.02
     statement_weight: float = 0.5  # a statement counts half a title in the head's loss
     none_share: float = 0.2  # of the weight-fitting loss, what the texts that describe no work carry
     # A small L2 penalty on the feature weights: on separable dev data (a toy catalog) the weights

@@ -113,3 +113,26 @@ def test_non_finite_numbers_never_reach_a_result_document(real_matcher):
     poisoned = replace(result, results=(replace(result.results[0], score=float("nan")), *result.results[1:]))
     with pytest.raises(NonFiniteScore, match="matcher index build"):
         poisoned.to_dict()
+
+
+def test_a_text_repeated_across_roles_is_embedded_once(tmp_path):
+    """Large catalogs repeat statements (O*NET lists the same software under hundreds of
+    occupations): each distinct text goes to the model once, and every row still gets its vector."""
+    from matcher.catalog import Catalog
+    from tests.fakes import FakeEmbedder
+
+    shared = "Spreadsheet software: Microsoft Excel"
+    cat = Catalog.from_roles([
+        {"id": "clerk", "title": "Clerk", "summary": "Keeps the ledgers of a small office.", "skills": [shared]},
+        {"id": "analyst", "title": "Analyst", "summary": "Reads the numbers behind sales.", "skills": [shared]},
+    ], name="repeats")
+    counting = FakeEmbedder()
+    built = build_index(cat, counting, tmp_path / "idx")
+    texts = [s.text for s in cat.statements]
+    assert texts.count(shared) == 2
+    assert sum(counting.calls) == len(set(texts)) == len(texts) - 1
+    rows = [i for i, t in enumerate(texts) if t == shared]
+    np.testing.assert_array_equal(built.vectors[rows[0]], built.vectors[rows[1]])
+    np.testing.assert_allclose(built.vectors, FakeEmbedder().embed(texts), atol=1e-6)
+    loaded = load_index(cat, counting, tmp_path / "idx", auto_rebuild=False)
+    assert [s.role_id for s in loaded.statements] == [s.role_id for s in cat.statements]
