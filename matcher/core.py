@@ -284,7 +284,7 @@ class Matcher:
         texts = [p.text for p in passages]
         # The example scorer's per-passage logits are computed once and reused for the subsets below
         # (its features are most of a large catalog's scoring time).
-        per_passage = scorer.passage_logits(vectors) if isinstance(scorer, ExampleScorer) else None
+        per_passage = scorer.passage_logits(texts, vectors) if isinstance(scorer, ExampleScorer) else None
         ex = scorer.explain(texts, vectors) if per_passage is None else scorer.explain(texts, vectors, per_passage)
         column = {c: i for i, c in enumerate(scorer.classes)}
         cols = np.array([column[r.id] for r in self.catalog.roles])

@@ -25,7 +25,7 @@ import numpy as np
 from .catalog import Catalog
 from .errors import BuiltIndexError
 from .files import atomic_write
-from .nearest import ExampleConfig, ExampleScorer, Segments, fit, mean_features, probabilities
+from .nearest import ExampleConfig, ExampleScorer, Segments, fit, mean_features, probabilities, sentence_mask
 
 NO_WORK = Path(__file__).with_name("data") / "no_work.txt"
 HOLD_OUT_PER_ROLE = 2
@@ -118,18 +118,26 @@ def example_data(catalog: Catalog, statement_vectors: np.ndarray) -> ExampleData
 
 
 def train_examples(catalog: Catalog, statement_vectors: np.ndarray, embed_texts,
-                   config: ExampleConfig | None = None) -> tuple[ExampleScorer, dict]:
+                   config: ExampleConfig | None = None,
+                   labelled: tuple[list[list[str]], list[np.ndarray], np.ndarray] | None = None,
+                   ) -> tuple[ExampleScorer, dict]:
     """Train the example scorer; ``embed_texts(list[str]) -> (N, D)`` embeds titles and dev texts
-    (through the passage-vector store). Returns the scorer and what the manifest records of it."""
+    (through the passage-vector store). ``labelled``: texts people wrote about their work, labelled
+    for this catalog (each text's passages, their vectors, its role index or -1), which fit the
+    calibration of sentences. Returns the scorer and what the manifest records of it."""
     data = example_data(catalog, statement_vectors)
     title_vectors = _embed_reusing(data.titles[0], catalog, statement_vectors, embed_texts)
     dev_vectors = _embed_reusing(data.dev[0], catalog, statement_vectors, embed_texts)
+    dev_texts = [dev_vectors[i:i + 1] for i in range(len(dev_vectors))]
     classes = [r.id for r in catalog.roles]
-    scorer = fit((title_vectors, data.titles[1]), data.statements, classes,
-                 ([dev_vectors[i:i + 1] for i in range(len(dev_vectors))], data.dev[1]), config)
-    dev_probs = probabilities(scorer, mean_features(scorer, [dev_vectors[i:i + 1] for i in range(len(dev_vectors))]))
+    scorer = fit((title_vectors, data.titles[1]), data.statements, classes, (dev_texts, data.dev[1]), config,
+                 labelled)
+    dev_probs = probabilities(scorer, mean_features(scorer, dev_texts), sentence_mask(data.dev[0]))
     info = {"title_examples": len(data.titles[0]), "statement_examples": len(data.statements[1]),
-            "dev": {"source": data.dev_source, "items": len(data.dev[1])}}
+            "dev": {"source": data.dev_source, "items": len(data.dev[1])},
+            "labelled_texts": 0 if labelled is None else len(labelled[2]),
+            "sentence_calibration": {"scale": round(scorer.sentence_scale, 4),
+                                     "offset": round(scorer.sentence_offset, 4)}}
     return scorer, {**info, "dev_probs": dev_probs, "dev_labels": data.dev[1]}
 
 
@@ -151,7 +159,8 @@ def save_examples(scorer: ExampleScorer, folder: Path) -> None:
              title_roles=np.repeat(scorer.titles.roles, scorer.titles.lengths),
              statement_vectors=scorer.statements.vectors.astype(np.float16),
              statement_roles=np.repeat(scorer.statements.roles, scorer.statements.lengths),
-             w_head=scorer.w_head, b_head=scorer.b_head, weights=scorer.weights, b_none=np.array([scorer.b_none]))
+             w_head=scorer.w_head, b_head=scorer.b_head, weights=scorer.weights, b_none=np.array([scorer.b_none]),
+             sentence=np.array([scorer.sentence_scale, scorer.sentence_offset]))
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "weights.npz", buf.getvalue())
 
@@ -160,12 +169,13 @@ def load_examples(folder: Path, classes: tuple[str, ...]) -> ExampleScorer:
     """The saved example scorer; :class:`BuiltIndexError` when unreadable."""
     try:
         with np.load(folder / "weights.npz", allow_pickle=False) as z:
-            a = {k: z[k] for k in (*ARRAYS, "b_none")}
+            a = {k: z[k] for k in (*ARRAYS, "b_none", "sentence")}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise BuiltIndexError(f"the scorer in {folder} is unreadable ({type(exc).__name__})") from None
     return ExampleScorer(classes, Segments.build(a["title_vectors"].astype(np.float32), a["title_roles"]),
                          Segments.build(a["statement_vectors"].astype(np.float32), a["statement_roles"]),
-                         a["w_head"], a["b_head"], a["weights"], float(a["b_none"][0]))
+                         a["w_head"], a["b_head"], a["weights"], float(a["b_none"][0]),
+                         float(a["sentence"][0]), float(a["sentence"][1]))
 
 
 def example_digest(scorer: ExampleScorer) -> str:
@@ -174,6 +184,7 @@ def example_digest(scorer: ExampleScorer) -> str:
     for seg in (scorer.titles, scorer.statements):
         h.update(np.ascontiguousarray(seg.vectors.astype(np.float16)).tobytes())
         h.update(np.repeat(seg.roles, seg.lengths).astype(np.int64).tobytes())
-    for arr in (scorer.w_head, scorer.b_head, scorer.weights, np.array([scorer.b_none])):
+    for arr in (scorer.w_head, scorer.b_head, scorer.weights,
+                np.array([scorer.b_none, scorer.sentence_scale, scorer.sentence_offset])):
         h.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
     return h.hexdigest()

@@ -17,6 +17,12 @@ out of the catalog itself (see :mod:`.example_training`) plus texts that describ
 by minimising the negative log-likelihood: the scale of the weights is the temperature, so the
 softmax over roles + ``none`` is a calibrated probability.
 
+A passage of a few words reads like a job title; a longer one like a sentence about the work. The
+weights are fitted on the catalog's own held-out lines, which calibrates titles; sentences that
+people write about their own work are easier to place than a catalog's task lines, so where a
+catalog ships such texts, labelled (``_labelled/train.jsonl``), a sentence passage's logits get a
+scale and an offset of their own, fitted on them (a temperature: it changes no ranking).
+
 Nearest neighbours alone confuse mention with identity ("under the direction of registered
 nurses" is a personal care aide's task); the head, trained on every example at once, learns
 which words separate one role from the others.
@@ -25,7 +31,7 @@ which words separate one role from the others.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,6 +41,13 @@ TITLE, STATEMENT = 0, 1  # example groups
 TOP = 3  # the "mean of the best few" feature
 POOLED = 3  # a text's logit: the mean over at most this many of its best passages (see _pooled_terms)
 FEATURES = ("title_best", "title_top3", "statement_best", "statement_top3", "head")
+TITLE_WORDS = 5  # a passage of at most this many words reads like a title (see the module docstring)
+SENTENCE_SCALE = (0.25, 4.0)  # the bounds of the sentence calibration's scale (see fit_sentence_calibration)
+
+
+def sentence_mask(passages: Sequence[str]) -> np.ndarray:
+    """Which passages read like a sentence rather than a title (more than ``TITLE_WORDS`` words)."""
+    return np.array([len(p.split()) > TITLE_WORDS for p in passages], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,10 @@ class ExampleScorer:
     b_head: np.ndarray  # (R,)
     weights: np.ndarray  # (F,) one per feature, temperature included
     b_none: float
+    # A sentence passage's logits are ``sentence_scale * logits + sentence_offset`` (1 and 0 unless
+    # the catalog ships labelled texts people wrote).
+    sentence_scale: float = 1.0
+    sentence_offset: float = 0.0
 
     @property
     def n_roles(self) -> int:
@@ -107,9 +124,15 @@ class ExampleScorer:
         fit line leaves to the roles."""
         return float(ex.probs[-1]) < 1 - fit_line
 
-    def passage_logits(self, vectors: np.ndarray) -> np.ndarray:
-        """(P, R): each passage's weighted features per role (a text's logit is their mean)."""
-        return np.einsum("pfr,f->pr", self.features(vectors), self.weights)
+    def passage_logits(self, passages: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """(P, R): each passage's weighted features per role, a sentence's scaled and offset (a
+        text's logit pools them, see :func:`_pooled_terms`)."""
+        return self.calibrate(np.einsum("pfr,f->pr", self.features(vectors), self.weights), sentence_mask(passages))
+
+    def calibrate(self, logits: np.ndarray, sentences: np.ndarray) -> np.ndarray:
+        """Rows of ``logits`` (one per passage or text) with the sentence ones scaled and offset."""
+        sentences = np.asarray(sentences, dtype=bool)[:, None]
+        return np.where(sentences, logits * self.sentence_scale + self.sentence_offset, logits)
 
     def explain(self, passages: Sequence[str], vectors: np.ndarray,
                 passage_logits: np.ndarray | None = None) -> Explained:
@@ -119,7 +142,7 @@ class ExampleScorer:
         bias = np.r_[np.zeros(self.n_roles), self.b_none]
         if n == 0:
             return Explained(self.classes, bias, softmax(bias), np.zeros((0, c)), bias)
-        pl = self.passage_logits(vectors) if passage_logits is None else passage_logits  # (P, R)
+        pl = self.passage_logits(passages, vectors) if passage_logits is None else passage_logits  # (P, R)
         per_passage = _pooled_terms(pl)
         terms = np.concatenate([per_passage, np.zeros((n, 1))], axis=1).astype(np.float64)
         logits = terms.sum(0) + bias
@@ -185,19 +208,29 @@ def fit_head(vectors: np.ndarray, role_index: np.ndarray, sample_weight: np.ndar
     return head.weight.detach().numpy().copy(), head.bias.detach().numpy().copy()
 
 
-def fit_weights(features: Sequence[np.ndarray], labels: np.ndarray, none_share: float,
+def share_weights(labels: np.ndarray, none_share: float) -> np.ndarray:
+    """Per-text weights of a fitting loss: the texts that fit ``none`` (label ``-1``) carry
+    ``none_share`` of it, so a few of them are not drowned by thousands of titles, the rest the
+    remainder; all texts of a group weigh the same (one group only: it carries everything)."""
+    is_none = np.asarray(labels) < 0
+    groups = [(m, share) for m, share in ((is_none, none_share), (~is_none, 1 - none_share)) if m.any()]
+    total = sum(share for _, share in groups)
+    out = np.zeros(len(is_none))
+    for m, share in groups:
+        out[m] = share / total / m.sum()
+    return out
+
+
+def fit_weights(features: Sequence[np.ndarray], labels: np.ndarray, sample_weight: np.ndarray,
                 weight_decay: float = 0.0) -> tuple[np.ndarray, float]:
-    """Feature weights and the ``none`` logit that minimise the NLL of ``labels`` (a role index, or
-    ``-1`` for none) given each text's (F, R) mean features. The few ``none`` texts are weighted to
-    ``none_share`` of the loss, so "no good fit" is not drowned by thousands of titles.
-    Deterministic (L-BFGS from a fixed start)."""
+    """Feature weights and the ``none`` logit that minimise the weighted NLL of ``labels`` (a role
+    index, or ``-1`` for none) given each text's (F, R) features (``sample_weight``: see
+    :func:`share_weights`). Deterministic (L-BFGS from a fixed start)."""
     import torch
 
     f = torch.from_numpy(np.stack(features).astype(np.float64))  # (N, F, R)
     y = torch.from_numpy(np.where(labels < 0, f.shape[2], labels).astype(np.int64))
-    is_none = labels < 0
-    share = none_share if is_none.any() and (~is_none).any() else float(is_none.mean())
-    sw = torch.from_numpy(np.where(is_none, share / max(is_none.sum(), 1), (1 - share) / max((~is_none).sum(), 1)))
+    sw = torch.from_numpy(np.asarray(sample_weight, dtype=np.float64))
     w = torch.full((f.shape[1],), 5.0, dtype=torch.float64, requires_grad=True)
     b = torch.tensor([5.0], dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([w, b], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
@@ -215,9 +248,11 @@ def fit_weights(features: Sequence[np.ndarray], labels: np.ndarray, none_share: 
 
 
 def fit(titles: tuple[np.ndarray, np.ndarray], statements: tuple[np.ndarray, np.ndarray], classes: Sequence[str],
-        dev: tuple[Sequence[np.ndarray], np.ndarray], config: ExampleConfig | None = None) -> ExampleScorer:
+        dev: tuple[Sequence[np.ndarray], np.ndarray], config: ExampleConfig | None = None,
+        labelled: tuple[Sequence[Sequence[str]], Sequence[np.ndarray], np.ndarray] | None = None) -> ExampleScorer:
     """Train on ``(vectors, role_index)`` of the title and statement examples; fit the weights on
-    ``dev``: each dev text's passage vectors, and its role index (``-1``: fits none)."""
+    ``dev``: each dev text's passage vectors, and its role index (``-1``: fits none). ``labelled``:
+    texts people wrote (passages, their vectors, role indices), which fit the sentence calibration."""
     config = config or ExampleConfig()
     roles = [c for c in classes if c != NONE]
     x = np.vstack([titles[0], statements[0]])
@@ -227,10 +262,64 @@ def fit(titles: tuple[np.ndarray, np.ndarray], statements: tuple[np.ndarray, np.
     draft = ExampleScorer((*roles, NONE), Segments.build(*titles), Segments.build(*statements),
                           w_head.astype(np.float32), b_head.astype(np.float32),
                           np.ones(len(FEATURES), np.float32), 0.0)
-    weights, b_none = fit_weights(list(mean_features(draft, dev[0])), np.asarray(dev[1]), config.none_share,
+    labels = np.asarray(dev[1])
+    weights, b_none = fit_weights(list(mean_features(draft, dev[0])), labels, share_weights(labels, config.none_share),
                                   config.weight_decay)
-    return ExampleScorer(draft.classes, draft.titles, draft.statements, draft.w_head, draft.b_head, weights,
-                         b_none)
+    scorer = replace(draft, weights=weights, b_none=b_none)
+    if labelled is not None:
+        scale, offset = fit_sentence_calibration(scorer, *labelled, none_share=config.none_share)
+        scorer = replace(scorer, sentence_scale=scale, sentence_offset=offset)
+    return scorer
+
+
+def fit_sentence_calibration(scorer: ExampleScorer, passages: Sequence[Sequence[str]], vectors: Sequence[np.ndarray],
+                             labels: np.ndarray, none_share: float) -> tuple[float, float]:
+    """The scale and offset of a sentence passage's logits that minimise the NLL of the labelled
+    texts made of sentences only (the rest are skipped); ``(1, 0)`` when there are none. The weights
+    stay as fitted on the catalog, so no ranking changes: only what a score means. The scale is
+    kept within ``SENTENCE_SCALE`` of 1: texts the features cannot tell apart would otherwise drive it
+    to 0, every role would get the same score, and the ranking would be lost in ties."""
+    import torch
+
+    rows = [i for i, p in enumerate(passages) if len(p) and sentence_mask(p).all()]
+    if not rows:
+        return 1.0, 0.0
+    z = torch.from_numpy(np.stack([np.einsum("fr,f->r", pooled_features(scorer, vectors[i]), scorer.weights)
+                                   for i in rows]).astype(np.float64))
+    y_np = np.asarray(labels)[rows]
+    y = torch.from_numpy(np.where(y_np < 0, z.shape[1], y_np).astype(np.int64))
+    sw = torch.from_numpy(share_weights(y_np, none_share))
+    u = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    offset = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    none = torch.full((len(z), 1), scorer.b_none, dtype=torch.float64)
+    opt = torch.optim.LBFGS([u, offset], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+    low, high = SENTENCE_SCALE
+
+    def scale():  # low at u = -inf, 1 at u = 0, high at u = +inf
+        return low * (high / low) ** torch.sigmoid(u)
+
+    def closure():
+        opt.zero_grad()
+        logits = torch.cat([z * scale() + offset, none], dim=1)
+        loss = (torch.nn.functional.cross_entropy(logits, y, reduction="none") * sw).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        return float(scale()[0]), float(offset[0])
+
+
+def pooled_features(scorer: ExampleScorer, vectors: np.ndarray) -> np.ndarray:
+    """(F, R): one text's features as :meth:`ExampleScorer.explain` pools them (for each role, the
+    mean over its best passages under the scorer's weights), so ``weights · features`` is its logit
+    before the sentence calibration (:meth:`ExampleScorer.calibrate`)."""
+    f = scorer.features(vectors)
+    k = min((len(f) + 1) // 2, POOLED)
+    if k == len(f):
+        return f.mean(0)
+    best = np.argpartition(-np.einsum("pfr,f->pr", f, scorer.weights), k - 1, axis=0)[:k]  # (k, R)
+    return np.take_along_axis(f, best[:, None, :], axis=0).mean(0)
 
 
 def mean_features(scorer: ExampleScorer, texts: Sequence[np.ndarray], chunk: int = 256) -> np.ndarray:
@@ -248,8 +337,10 @@ def mean_features(scorer: ExampleScorer, texts: Sequence[np.ndarray], chunk: int
     return out / np.maximum(np.bincount(owner, minlength=len(texts)), 1)[:, None, None]
 
 
-def probabilities(scorer: ExampleScorer, features: np.ndarray) -> np.ndarray:
+def probabilities(scorer: ExampleScorer, features: np.ndarray, sentences: np.ndarray | None = None) -> np.ndarray:
     """(N, R + 1) class probabilities from :func:`mean_features` (for one-passage texts, what
-    :meth:`ExampleScorer.explain` gives)."""
-    return softmax(np.concatenate([np.einsum("nfr,f->nr", features, scorer.weights),
-                                   np.full((len(features), 1), scorer.b_none)], axis=1))
+    :meth:`ExampleScorer.explain` gives when ``sentences`` says which texts are sentences)."""
+    logits = np.einsum("nfr,f->nr", features, scorer.weights)
+    if sentences is not None:
+        logits = scorer.calibrate(logits, sentences)
+    return softmax(np.concatenate([logits, np.full((len(features), 1), scorer.b_none)], axis=1))

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import Catalog
+from .catalog.table import FOLDER_FILES
 from .embed import Embedder
 from .errors import BuiltIndexError, CatalogError
 from .example_training import NO_WORK, example_digest, load_examples, save_examples, train_examples
@@ -63,7 +64,12 @@ class Examples:
 
 def labelled_files(catalog: Catalog) -> tuple[Path | None, Path | None]:
     """``(train, dev)`` files of a catalog's labelled profiles, ``None`` where absent."""
-    folder = Path(catalog.source) / LABELLED_DIR if catalog.source else None
+    source = Path(catalog.source) if catalog.source else None
+    if source is not None and source.is_file():
+        # A table in a folder of its own (``<folder>/catalog.jsonl``, as the O*NET import writes it)
+        # keeps its labelled texts beside it; a loose CSV or JSONL file has none.
+        source = source.parent if source.name in FOLDER_FILES else None
+    folder = source / LABELLED_DIR if source is not None else None
     if folder is None or not folder.is_dir():
         return None, None
     train, dev = folder / "train.jsonl", folder / "dev.jsonl"
@@ -205,11 +211,18 @@ def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: 
             vecs = embed_docs([[t] for t in texts], embedder, cache_dir, backend)
             return np.vstack(vecs) if vecs else np.zeros((0, embedder.dimension), np.float32)
 
-        drafted, info = train_examples(catalog, statement_vectors, embed_texts, ExampleConfig())
+        people = examples(catalog, "train")  # the catalog's own lines when it ships no labelled texts
+        labelled = None
+        if people.source == "labelled":
+            row = {role_id: i for i, role_id in enumerate(catalog.role_ids)}
+            labelled = (people.docs, embed_docs(people.docs, embedder, cache_dir, backend),
+                        np.array([row.get(label, -1) for label in people.labels], dtype=np.int64))
+        drafted, info = train_examples(catalog, statement_vectors, embed_texts, ExampleConfig(), labelled)
         save_examples(drafted, folder)
         example_scorer = load_examples(folder, drafted.classes)  # as saved (float16 vectors): what loads later
         probs, labels = info.pop("dev_probs"), info.pop("dev_labels")
-        manifest = {**common, "scorer": "examples", "training_data": "catalog", **info,
+        source = "catalog and labelled texts" if labelled is not None else "catalog"
+        manifest = {**common, "scorer": "examples", "training_data": source, **info,
                     "examples": info["title_examples"] + info["statement_examples"],
                     "classes": list(example_scorer.classes), "example_config": asdict(ExampleConfig()),
                     "temperature": 1.0, "dev_metrics": _dev_metrics_from(probs, labels),

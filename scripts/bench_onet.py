@@ -223,6 +223,7 @@ def main() -> int:
         raise SystemExit(f"no O*NET data at {args.data}; pass --data")
     logging.basicConfig(level=logging.WARNING, format="matcher: %(message)s")
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-onet-"))
+    work.mkdir(parents=True, exist_ok=True)  # --work may name a folder that does not exist yet
     report: dict = {"n": args.n, "seed": args.seed, "per_occupation": args.per_occupation,
                     "cores": len(os.sched_getaffinity(0))}
     try:

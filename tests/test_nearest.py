@@ -17,7 +17,16 @@ from matcher.catalog import Catalog, Role, load_catalog
 from matcher.catalog.table import write_jsonl_catalog
 from matcher.errors import BuiltIndexError
 from matcher.example_training import example_data, no_work_texts
-from matcher.nearest import TOP, ExampleScorer, Segments, mean_features, probabilities
+from matcher.nearest import (
+    TOP,
+    ExampleScorer,
+    Segments,
+    mean_features,
+    pooled_features,
+    probabilities,
+    sentence_mask,
+    share_weights,
+)
 from matcher.training import TRAIN_MAX_ROLES, load_or_train, scorer_dir, train
 from tests.fakes import FakeEmbedder
 
@@ -159,3 +168,63 @@ def test_the_example_scorers_manifest_is_checked_on_load(big, tmp_path):
         load_or_train(catalog, embedder, auto_train=False, **kw)
     assert json.loads((folder / "manifest.json").read_text())["scorer"] == "examples"
     assert isinstance(load_or_train(catalog, embedder, **kw), ExampleScorer)  # retrained
+
+
+def test_pooled_features_are_what_explain_scores(big, tmp_path):
+    """The sentence calibration is fitted on ``pooled_features``: the weights times those features,
+    scaled and offset for a text of sentences, must be the logit ``explain`` gives, or the fit
+    calibrates a different score than the one users see. Title-like passages are not scaled."""
+    catalog, embedder = big
+    scorer, _ = _train(catalog, embedder, tmp_path)
+    scorer = replace(scorer, sentence_scale=1.7, sentence_offset=-0.4)
+    for passages in (["Most days I repair the w011x parts here"],
+                     ["Most days I repair the w011x parts here", "and my hobbies are chess and long walks"],
+                     ["Most days I repair the w011x parts here", "and I log every w011x shipment too",
+                      "I also train the new w012x staff", "then I tend the w011x machines all afternoon",
+                      "hobbies: chess, and the w013x handler memes online"]):
+        vectors = embedder.embed(passages)
+        logits = np.einsum("fr,f->r", pooled_features(scorer, vectors), scorer.weights)
+        assert np.allclose(1.7 * logits - 0.4, scorer.explain(passages, vectors).logits[:-1], atol=1e-5)
+    title = ["w011x keeper"]
+    logits = np.einsum("fr,f->r", pooled_features(scorer, embedder.embed(title)), scorer.weights)
+    assert np.allclose(logits, scorer.explain(title, embedder.embed(title)).logits[:-1], atol=1e-5)
+    assert list(sentence_mask(["Registered nurse", "I run the night shift on a cardiac ward"])) == [False, True]
+
+
+def test_share_weights_split_the_loss_between_none_and_the_rest():
+    labels = np.array([0, 1, 2, -1, 3, -1])
+    w = share_weights(labels, 0.2)
+    assert np.isclose(w.sum(), 1.0) and np.allclose(w[labels < 0], 0.1) and np.allclose(w[labels >= 0], 0.2)
+    assert np.allclose(share_weights(np.array([0, 1]), 0.2), 0.5)  # one group carries everything
+
+
+def test_labelled_texts_beside_a_large_catalog_calibrate_sentences_only(big, tmp_path):
+    """Texts people wrote, shipped beside a large catalog, fit the scale and offset of sentence
+    passages: the weights (so every ranking) stay as the catalog alone gives them, titles score the
+    same, and a sentence's score moves."""
+    _, embedder = big
+    folder = tmp_path / "ladder"
+    folder.mkdir()
+    write_jsonl_catalog(folder / "catalog.jsonl", [_role(i) for i in range(N_ROLES)])
+    plain_scorer, before = _train(load_catalog(folder), embedder, tmp_path / "plain")
+    assert before["training_data"] == "catalog" and before["labelled_texts"] == 0
+    assert before["sentence_calibration"] == {"scale": 1.0, "offset": 0.0}
+    rows = [{"text": f"I tend w{i:03d}x machines, repair w{i:03d}x parts and log w{i:03d}x shipments",
+             "label": f"r{i:03d}"} for i in range(0, N_ROLES, 3)]
+    rows += [{"text": t, "label": "none"} for t in ("hello?? is this thing on, can anyone read me",
+                                                    "Pick up the kids at five and then the dry cleaning.")]
+    (folder / "_labelled").mkdir()
+    (folder / "_labelled" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    scorer, after = _train(load_catalog(folder), embedder, tmp_path / "labelled")
+    assert after["training_data"] == "catalog and labelled texts" and after["labelled_texts"] == len(rows)
+    assert after["training_data_hash"] != before["training_data_hash"]  # a changed file retrains
+    assert after["weights_sha256"] != before["weights_sha256"]
+    assert np.array_equal(scorer.weights, plain_scorer.weights) and scorer.b_none == plain_scorer.b_none
+    assert after["sentence_calibration"] != before["sentence_calibration"] and scorer.sentence_scale > 0
+    title = ["w100x operator"]
+    assert np.allclose(scorer.explain(title, embedder.embed(title)).probs,
+                       plain_scorer.explain(title, embedder.embed(title)).probs)
+    said = ["Most days I repair the w100x parts and log the w100x shipments"]
+    now, then = scorer.explain(said, embedder.embed(said)), plain_scorer.explain(said, embedder.embed(said))
+    assert now.classes[int(np.argmax(now.probs[:-1]))] == "r100" == then.classes[int(np.argmax(then.probs[:-1]))]
+    assert not np.allclose(now.probs, then.probs)

@@ -12,6 +12,7 @@ from matcher.catalog import load_catalog
 from matcher.catalog.onet import attribution, import_onet, normalise_title, read_onet
 from matcher.catalog.table import read_metadata
 from matcher.errors import CatalogError
+from matcher.training import labelled_files, read_labelled
 from tests import ROOT
 
 ONET = ROOT.parent / "shared" / "data" / "onet-29.3"
@@ -74,6 +75,15 @@ def test_full_database_imports_and_loads_fast(tmp_path):
     assert summary.statements["responsibilities"] == 18_796
     # Tens of thousands of statements, but under the exact-search limit of the index.
     assert 40_000 < len(cat.statements) <= 50_000
+    # The project's labelled texts people wrote come along, every label an imported occupation or none.
+    train_file, _ = labelled_files(cat)
+    texts, labels = read_labelled(train_file, cat)
+    assert len(texts) == 443 and labels.count("none") == 40 and set(labels) - {"none"} <= set(cat.role_ids)
+
+
+def test_a_small_import_gets_no_labelled_texts(subset):
+    """Seven occupations get the learned scorer, which would train on the labelled texts alone."""
+    assert labelled_files(load_catalog(subset)) == (None, None)
 
 
 def test_importer_errors_are_clear(tmp_path):

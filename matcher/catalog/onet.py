@@ -22,11 +22,18 @@ Section mapping (see the README's "Catalogs" section):
 
 ``exclude_titles`` leaves titles out (case- and space-insensitive): benchmarks pass the titles they
 use as queries so the catalog cannot contain the answers verbatim.
+
+A large import also gets ``<out>/_labelled/train.jsonl``: the project's own short texts in which
+people describe their work, labelled with O*NET-SOC codes (``matcher/data/onet_labelled.jsonl``,
+written for this purpose; see ``eval/onet/README.md``), keeping the rows whose occupation was
+imported. The example scorer fits its weights on them too, so its score is calibrated on what people
+write rather than only on the catalog's own lines.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import re
 import time
 from collections.abc import Iterable
@@ -51,6 +58,10 @@ REPORTED = ("sample_reported_titles.txt", ("O*NET-SOC Code", "Reported Job Title
 DEFAULT_MAX_TITLES = 15  # title statements per occupation (the occupation title included)
 DEFAULT_EXAMPLES = 8  # technology examples per skills statement
 CATALOG_FILE = "catalog.jsonl"
+LABELLED = Path(__file__).parent.parent / "data" / "onet_labelled.jsonl"
+# Only catalogs large enough for the example scorer get the labelled texts: a smaller one gets the
+# learned scorer, which would train on those few texts alone instead of on the catalog's own lines.
+LABELLED_MIN_ROLES = 201
 
 ATTRIBUTION = ("O*NET {version}Database by the U.S. Department of Labor, Employment and Training Administration "
                "(USDOL/ETA), used under the CC BY 4.0 licence. O*NET® is a trademark of USDOL/ETA.")
@@ -307,8 +318,21 @@ def import_onet(src: Path, out: Path, *, exclude_titles: Iterable[str] | Path | 
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl_catalog(out / CATALOG_FILE, roles, metadata)
     (out / "README.md").write_text(_readme(version, len(roles), counts, excluded, metadata), encoding="utf-8")
+    if len(roles) >= LABELLED_MIN_ROLES:
+        _write_labelled(out, {r.id for r in roles})
     aliases = sum(len(r.aliases) for r in roles)
     return ImportSummary(out, version, len(roles), counts, excluded, time.time() - started, aliases)
+
+
+def _write_labelled(out: Path, codes: set[str]) -> int:
+    """Copy the labelled texts of the imported occupations (and those that describe no work) to
+    ``out/_labelled/train.jsonl``; returns how many rows were written."""
+    rows = [line for line in LABELLED.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line)["label"] in codes | {"none"}]
+    folder = out / "_labelled"
+    folder.mkdir(exist_ok=True)
+    (folder / "train.jsonl").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    return len(rows)
 
 
 def _readme(version: str, roles: int, counts: dict[str, int], excluded: int, metadata: dict) -> str:
