@@ -21,7 +21,8 @@ A passage of a few words reads like a job title; a longer one like a sentence ab
 weights are fitted on the catalog's own held-out lines, which calibrates titles; sentences that
 people write about their own work are easier to place than a catalog's task lines, so where a
 catalog ships such texts, labelled (``_labelled/train.jsonl``), a sentence passage's logits get a
-scale and an offset of their own, fitted on them (a temperature: it changes no ranking).
+scale and an offset of their own, fitted on them (a temperature: a text made only of sentences,
+or only of titles, keeps its ranking).
 
 Nearest neighbours alone confuse mention with identity ("under the direction of registered
 nurses" is a personal care aide's task); the head, trained on every example at once, learns
@@ -276,9 +277,10 @@ def fit_sentence_calibration(scorer: ExampleScorer, passages: Sequence[Sequence[
                              labels: np.ndarray, none_share: float) -> tuple[float, float]:
     """The scale and offset of a sentence passage's logits that minimise the NLL of the labelled
     texts made of sentences only (the rest are skipped); ``(1, 0)`` when there are none. The weights
-    stay as fitted on the catalog, so no ranking changes: only what a score means. The scale is
-    kept within ``SENTENCE_SCALE`` of 1: texts the features cannot tell apart would otherwise drive it
-    to 0, every role would get the same score, and the ranking would be lost in ties."""
+    stay as fitted on the catalog, so a text of one kind of passage keeps its ranking: only what its
+    score means changes. The scale stays within the bounds ``SENTENCE_SCALE``: texts the features
+    cannot tell apart would otherwise drive it to 0, every role would get the same score, and the
+    ranking would be lost in ties."""
     import torch
 
     rows = [i for i, p in enumerate(passages) if len(p) and sentence_mask(p).all()]
