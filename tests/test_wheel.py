@@ -81,13 +81,15 @@ def test_the_wheel_carries_its_data_and_its_own_code(installed):
 
 
 def test_the_wheel_metadata(installed):
-    """SPDX licence with its file, the one version, and BM25 only as an extra."""
+    """SPDX licence with its file, the one version, BM25 only as an extra, and the data files the
+    code reads (the no-work texts and the O*NET import's labelled texts)."""
     import zipfile
 
     with zipfile.ZipFile(installed["wheel"]) as z:
         info = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
         metadata = z.read(info).decode()
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in z.namelist())
+        assert {"matcher/data/no_work.txt", "matcher/data/onet_labelled.jsonl"} <= set(z.namelist())
     lines = metadata.splitlines()
     assert f"Version: {_version()}" in lines and "License-Expression: Apache-2.0" in lines
     assert "License-File: LICENSE" in lines
