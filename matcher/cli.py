@@ -146,11 +146,18 @@ def cmd_train(args) -> int:
     _, m = train(catalog, base.embedder, index_root=settings.index_dir, cache_dir=settings.cache_dir,
                  backend=settings.backend, statement_vectors=base.index.vectors)
     dev = m["dev_metrics"]
-    print(f"trained the scorer of catalog {catalog.name!r} on {m['examples']} {m['training_data']} examples "
+    sentences = ""
+    if m["scorer"] == "examples":  # its examples are the catalog's; labelled texts only calibrate sentences
+        cal = m["sentence_calibration"]
+        sentences = (f"; sentences calibrated on {m['labelled_texts']} labelled texts (scale {cal['scale']}, "
+                     f"offset {cal['offset']})" if m["labelled_texts"] else "; no labelled texts beside the catalog")
+    source = "catalog" if m["scorer"] == "examples" else m["training_data"]
+    print(f"trained the scorer of catalog {catalog.name!r} on {m['examples']} {source} examples "
           f"({len(m['classes'])} classes, {m['scorer']} scorer) in {m['train_seconds']} s; "
           f"temperature {m['temperature']:.3f}"
           + (f"; dev: top-1 {dev['top1']}, none → no fit {dev['none_to_no_fit']}, in scope → no fit "
-             f"{dev['in_scope_to_no_fit']}, ECE {dev['ece']}" if dev else "; no dev set (temperature 1)"))
+             f"{dev['in_scope_to_no_fit']}, ECE {dev['ece']}" if dev else "; no dev set (temperature 1)")
+          + sentences)
     return 0
 
 
