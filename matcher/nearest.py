@@ -155,14 +155,19 @@ def _pooled_terms(pl: np.ndarray) -> np.ndarray:
     passages, at most ``POOLED``: a résumé's contact lines, hobbies and goals do not drown the
     passages that describe the work, and a long résumé is read by its most telling lines, as the
     one or two sentences the weights were calibrated on are (one passage: its own logit)."""
-    n = len(pl)
-    k = min((n + 1) // 2, POOLED)
-    if k == n:
-        return pl / n
-    best = np.argpartition(-pl, k - 1, axis=0)[:k]  # (k, R): each role's k best passages
+    best = _pooled_passages(pl)
+    if best is None:
+        return pl / len(pl)
     out = np.zeros_like(pl)
-    np.put_along_axis(out, best, np.take_along_axis(pl, best, axis=0) / k, axis=0)
+    np.put_along_axis(out, best, np.take_along_axis(pl, best, axis=0) / len(best), axis=0)
     return out
+
+
+def _pooled_passages(pl: np.ndarray) -> np.ndarray | None:
+    """(k, R): the passages each role's logit pools (its best ⌈P/2⌉, at most ``POOLED``), or
+    ``None`` when that is every passage."""
+    k = min((len(pl) + 1) // 2, POOLED)
+    return None if k == len(pl) else np.argpartition(-pl, k - 1, axis=0)[:k]
 
 
 # -- training ----------------------------------------------------------------------------------------
@@ -317,11 +322,8 @@ def pooled_features(scorer: ExampleScorer, vectors: np.ndarray) -> np.ndarray:
     mean over its best passages under the scorer's weights), so ``weights · features`` is its logit
     before the sentence calibration (:meth:`ExampleScorer.calibrate`)."""
     f = scorer.features(vectors)
-    k = min((len(f) + 1) // 2, POOLED)
-    if k == len(f):
-        return f.mean(0)
-    best = np.argpartition(-np.einsum("pfr,f->pr", f, scorer.weights), k - 1, axis=0)[:k]  # (k, R)
-    return np.take_along_axis(f, best[:, None, :], axis=0).mean(0)
+    best = _pooled_passages(np.einsum("pfr,f->pr", f, scorer.weights))
+    return f.mean(0) if best is None else np.take_along_axis(f, best[:, None, :], axis=0).mean(0)
 
 
 def mean_features(scorer: ExampleScorer, texts: Sequence[np.ndarray], chunk: int = 256) -> np.ndarray:

@@ -111,13 +111,20 @@ def data_digest(catalog: Catalog, config: TrainConfig) -> str:
     return h.hexdigest()[:16]
 
 
-def examples(catalog: Catalog, which: str = "train") -> Examples | None:
-    """The training (``which="train"``) or dev examples for ``catalog``; dev is ``None`` when absent."""
+def labelled_examples(catalog: Catalog, which: str = "train") -> Examples | None:
+    """The labelled texts shipped beside ``catalog`` (``_labelled/<which>.jsonl``), or ``None``."""
     train_file, dev_file = labelled_files(catalog)
     path = train_file if which == "train" else dev_file
-    if path is not None:
-        texts, labels = read_labelled(path, catalog)
-        return Examples([_passages(t) for t in texts], labels, "labelled")
+    if path is None:
+        return None
+    texts, labels = read_labelled(path, catalog)
+    return Examples([_passages(t) for t in texts], labels, "labelled")
+
+
+def examples(catalog: Catalog, which: str = "train") -> Examples | None:
+    """The training (``which="train"``) or dev examples for ``catalog``; dev is ``None`` when absent."""
+    if (shipped := labelled_examples(catalog, which)) is not None:
+        return shipped
     if which != "train":
         return None
     docs, labels = [], []
@@ -211,9 +218,8 @@ def train(catalog: Catalog, embedder: Embedder, *, index_root: Path, cache_dir: 
             vecs = embed_docs([[t] for t in texts], embedder, cache_dir, backend)
             return np.vstack(vecs) if vecs else np.zeros((0, embedder.dimension), np.float32)
 
-        people = examples(catalog, "train")  # the catalog's own lines when it ships no labelled texts
         labelled = None
-        if people.source == "labelled":
+        if (people := labelled_examples(catalog)) is not None:  # texts people wrote: the sentence calibration
             row = {role_id: i for i, role_id in enumerate(catalog.role_ids)}
             labelled = (people.docs, embed_docs(people.docs, embedder, cache_dir, backend),
                         np.array([row.get(label, -1) for label in people.labels], dtype=np.int64))

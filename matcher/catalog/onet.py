@@ -26,8 +26,8 @@ use as queries so the catalog cannot contain the answers verbatim.
 A large import also gets ``<out>/_labelled/train.jsonl``: the project's own short texts in which
 people describe their work, labelled with O*NET-SOC codes (``matcher/data/onet_labelled.jsonl``,
 written for this purpose; see ``eval/onet/README.md``), keeping the rows whose occupation was
-imported. The example scorer fits its weights on them too, so its score is calibrated on what people
-write rather than only on the catalog's own lines.
+imported. The example scorer fits the calibration of sentences on them, so a score on what people
+write means what it says, not only a score on the catalog's own lines.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ CATALOG_FILE = "catalog.jsonl"
 LABELLED = Path(__file__).parent.parent / "data" / "onet_labelled.jsonl"
 # Only catalogs large enough for the example scorer get the labelled texts: a smaller one gets the
 # learned scorer, which would train on those few texts alone instead of on the catalog's own lines.
+# (matcher.training.TRAIN_MAX_ROLES + 1: the catalog layer may not import training.)
 LABELLED_MIN_ROLES = 201
 
 ATTRIBUTION = ("O*NET {version}Database by the U.S. Department of Labor, Employment and Training Administration "
@@ -324,15 +325,15 @@ def import_onet(src: Path, out: Path, *, exclude_titles: Iterable[str] | Path | 
     return ImportSummary(out, version, len(roles), counts, excluded, time.time() - started, aliases)
 
 
-def _write_labelled(out: Path, codes: set[str]) -> int:
+def _write_labelled(out: Path, codes: set[str]) -> None:
     """Copy the labelled texts of the imported occupations (and those that describe no work) to
-    ``out/_labelled/train.jsonl``; returns how many rows were written."""
+    ``out/_labelled/train.jsonl``."""
+    keep = codes | {"none"}
     rows = [line for line in LABELLED.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line)["label"] in codes | {"none"}]
+            if line.strip() and json.loads(line)["label"] in keep]
     folder = out / "_labelled"
     folder.mkdir(exist_ok=True)
     (folder / "train.jsonl").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
-    return len(rows)
 
 
 def _readme(version: str, roles: int, counts: dict[str, int], excluded: int, metadata: dict) -> str:
