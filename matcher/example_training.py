@@ -4,7 +4,7 @@
   not held out of the catalog).
 - **Statement examples**: each role's statements, whose vectors the built index already holds
   (so a 48,000-statement catalog is not embedded twice).
-- **Dev** (fits the five feature weights and ``none``, i.e. the calibration): up to two aliases per
+- **Dev** (fits the six feature weights and ``none``, i.e. the calibration): up to two aliases per
   role (only aliases no other role shares, of roles with at least four titles); one statement per
   role (of roles with at least four, a responsibility where it can) and, for roles with more than
   nine, three more joined into one sentence; all held out of the examples and chosen by hash, so
@@ -26,11 +26,13 @@ from .catalog import Catalog
 from .errors import BuiltIndexError
 from .files import atomic_write
 from .nearest import ExampleConfig, ExampleScorer, Segments, fit, mean_features, probabilities, sentence_mask
+from .wordhead import from_arrays
 
 NO_WORK = Path(__file__).with_name("data") / "no_work.txt"
 HOLD_OUT_PER_ROLE = 2
 JOINED = 3  # held-out statements joined into one dev sentence (roles with more than 3 × JOINED)
 ARRAYS = ("title_vectors", "title_roles", "statement_vectors", "statement_roles", "w_head", "b_head", "weights")
+WORD_ARRAYS = ("word_vocab", "word_idf", "word_embedding", "word_weight", "word_bias")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class ExampleData:
     """Texts and role indices (into ``catalog.roles``) of the examples and the dev set (-1: none)."""
 
     titles: tuple[list[str], np.ndarray]
-    statements: tuple[np.ndarray, np.ndarray]  # vectors from the index, role index
+    statements: tuple[list[str], np.ndarray, np.ndarray]  # texts, vectors from the index, role index
     dev: tuple[list[str], np.ndarray]
     dev_source: str
 
@@ -113,7 +115,7 @@ def example_data(catalog: Catalog, statement_vectors: np.ndarray) -> ExampleData
     source = "held-out aliases and statements" if held_aliases else "held-out statements"
     none = no_work_texts()
     return ExampleData((titles, np.array(title_roles, dtype=np.int64)),
-                       (statement_vectors[keep], s_roles[keep]),
+                       ([statements[i].text for i in np.flatnonzero(keep)], statement_vectors[keep], s_roles[keep]),
                        (dev_texts + none, np.array(dev_roles + [-1] * len(none), dtype=np.int64)), source)
 
 
@@ -128,12 +130,14 @@ def train_examples(catalog: Catalog, statement_vectors: np.ndarray, embed_texts,
     data = example_data(catalog, statement_vectors)
     title_vectors = _embed_reusing(data.titles[0], catalog, statement_vectors, embed_texts)
     dev_vectors = _embed_reusing(data.dev[0], catalog, statement_vectors, embed_texts)
+    dev_passages = [[t] for t in data.dev[0]]
     dev_texts = [dev_vectors[i:i + 1] for i in range(len(dev_vectors))]
     classes = [r.id for r in catalog.roles]
-    scorer = fit((title_vectors, data.titles[1]), data.statements, classes, (dev_texts, data.dev[1]), config,
-                 labelled)
-    dev_probs = probabilities(scorer, mean_features(scorer, dev_texts), sentence_mask(data.dev[0]))
-    info = {"title_examples": len(data.titles[0]), "statement_examples": len(data.statements[1]),
+    scorer = fit((data.titles[0], title_vectors, data.titles[1]), data.statements, classes,
+                 (dev_passages, dev_texts, data.dev[1]), config, labelled)
+    dev_probs = probabilities(scorer, mean_features(scorer, dev_passages, dev_texts), sentence_mask(data.dev[0]))
+    info = {"title_examples": len(data.titles[0]), "statement_examples": len(data.statements[2]),
+            "word_grams": 0 if scorer.words is None else len(scorer.words.vocab),
             "dev": {"source": data.dev_source, "items": len(data.dev[1])},
             "labelled_texts": 0 if labelled is None else len(labelled[2]),
             "sentence_calibration": {"scale": round(scorer.sentence_scale, 4),
@@ -160,7 +164,8 @@ def save_examples(scorer: ExampleScorer, folder: Path) -> None:
              statement_vectors=scorer.statements.vectors.astype(np.float16),
              statement_roles=np.repeat(scorer.statements.roles, scorer.statements.lengths),
              w_head=scorer.w_head, b_head=scorer.b_head, weights=scorer.weights, b_none=np.array([scorer.b_none]),
-             sentence=np.array([scorer.sentence_scale, scorer.sentence_offset]))
+             sentence=np.array([scorer.sentence_scale, scorer.sentence_offset]),
+             **({} if scorer.words is None else scorer.words.arrays()))
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "weights.npz", buf.getvalue())
 
@@ -170,12 +175,13 @@ def load_examples(folder: Path, classes: tuple[str, ...]) -> ExampleScorer:
     try:
         with np.load(folder / "weights.npz", allow_pickle=False) as z:
             a = {k: z[k] for k in (*ARRAYS, "b_none", "sentence")}
+            words = from_arrays({k: z[k] for k in WORD_ARRAYS}) if WORD_ARRAYS[0] in z.files else None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise BuiltIndexError(f"the scorer in {folder} is unreadable ({type(exc).__name__})") from None
     return ExampleScorer(classes, Segments.build(a["title_vectors"].astype(np.float32), a["title_roles"]),
                          Segments.build(a["statement_vectors"].astype(np.float32), a["statement_roles"]),
                          a["w_head"], a["b_head"], a["weights"], float(a["b_none"][0]),
-                         float(a["sentence"][0]), float(a["sentence"][1]))
+                         float(a["sentence"][0]), float(a["sentence"][1]), words)
 
 
 def example_digest(scorer: ExampleScorer) -> str:
@@ -187,4 +193,7 @@ def example_digest(scorer: ExampleScorer) -> str:
     for arr in (scorer.w_head, scorer.b_head, scorer.weights,
                 np.array([scorer.b_none, scorer.sentence_scale, scorer.sentence_offset])):
         h.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
+    if scorer.words is not None:
+        for name, arr in scorer.words.arrays().items():
+            h.update(name.encode() + np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()

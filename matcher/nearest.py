@@ -2,16 +2,18 @@
 
 A large catalog says a lot about each role in its own words: its title, the other titles people
 hold in it (``aliases``) and its statements. Every one of those is a labelled *example* of the
-role. For one passage, each role gets five features from those examples:
+role. For one passage, each role gets six features from those examples:
 
 - the best and the mean of the three best cosine similarities to the role's *titles*;
 - the same two over the role's *statements*;
 - a linear head's logit (a softmax classifier over the roles, trained on all the examples),
-  standardised over the roles so its scale is comparable with the similarities.
+  standardised over the roles so its scale is comparable with the similarities;
+- the word head's logit (:mod:`.wordhead`: a classifier over the passage's exact words and
+  character n-grams, trained on the same examples), standardised the same way.
 
 A role's logit is a weighted sum of its features, averaged over the text's best passages for that
 role (the better half, at most three), so each passage's share of a logit is exact (the evidence
-and the contrast use it, as for the learned scorer). The five weights and the logit of ``none`` (a
+and the contrast use it, as for the learned scorer). The six weights and the logit of ``none`` (a
 constant: text that resembles no example of any role gets "no good fit") are fitted on data held
 out of the catalog itself (see :mod:`.example_training`) plus texts that describe no work at all,
 by minimising the negative log-likelihood: the scale of the weights is the temperature, so the
@@ -32,16 +34,17 @@ which words separate one role from the others.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .learned import NONE, Explained, softmax
+from .wordhead import WordConfig, WordHead, fit_words
 
 TITLE, STATEMENT = 0, 1  # example groups
 TOP = 3  # the "mean of the best few" feature
 POOLED = 3  # a text's logit: the mean over at most this many of its best passages (see _pooled_terms)
-FEATURES = ("title_best", "title_top3", "statement_best", "statement_top3", "head")
+FEATURES = ("title_best", "title_top3", "statement_best", "statement_top3", "head", "words")
 TITLE_WORDS = 5  # a passage of at most this many words reads like a title (see the module docstring)
 SENTENCE_SCALE = (0.25, 4.0)  # the bounds of the sentence calibration's scale (see fit_sentence_calibration)
 
@@ -105,19 +108,21 @@ class ExampleScorer:
     # the catalog ships labelled texts people wrote).
     sentence_scale: float = 1.0
     sentence_offset: float = 0.0
+    words: WordHead | None = None  # None: the feature is 0 (a draft before its head is trained)
 
     @property
     def n_roles(self) -> int:
         return len(self.classes) - 1
 
-    def features(self, vectors: np.ndarray) -> np.ndarray:
-        """(P, F, R): every feature of every role for each passage vector."""
+    def features(self, passages: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """(P, F, R): every feature of every role for each passage (its text and unit vector)."""
         vectors = np.asarray(vectors, dtype=np.float32)
         t_best, t_top = self.titles.best(vectors, self.n_roles)
         s_best, s_top = self.statements.best(vectors, self.n_roles)
         head = vectors @ self.w_head.T + self.b_head
         head = (head - head.mean(1, keepdims=True)) / (head.std(1, keepdims=True) + 1e-6)
-        return np.stack([t_best, t_top, s_best, s_top, head], axis=1)
+        words = np.zeros_like(head) if self.words is None else self.words.features(passages)
+        return np.stack([t_best, t_top, s_best, s_top, head, words], axis=1)
 
     def fits(self, ex: Explained, fit_line: float) -> bool:
         """Whether the top role is a fit. Close occupations share the probability (Registered /
@@ -128,7 +133,8 @@ class ExampleScorer:
     def passage_logits(self, passages: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """(P, R): each passage's weighted features per role, a sentence's scaled and offset (a
         text's logit pools them, see :func:`_pooled_terms`)."""
-        return self.calibrate(np.einsum("pfr,f->pr", self.features(vectors), self.weights), sentence_mask(passages))
+        return self.calibrate(np.einsum("pfr,f->pr", self.features(passages, vectors), self.weights),
+                              sentence_mask(passages))
 
     def calibrate(self, logits: np.ndarray, sentences: np.ndarray) -> np.ndarray:
         """Rows of ``logits`` (one per passage or text) with the sentence ones scaled and offset."""
@@ -187,6 +193,7 @@ class ExampleConfig:
     # would otherwise grow without bound and one stray similarity would decide everything.
     weight_decay: float = 1e-5
     seed: int = 0
+    words: WordConfig = field(default_factory=WordConfig)
 
 
 def fit_head(vectors: np.ndarray, role_index: np.ndarray, sample_weight: np.ndarray, n_roles: int,
@@ -253,24 +260,28 @@ def fit_weights(features: Sequence[np.ndarray], labels: np.ndarray, sample_weigh
     return w.detach().numpy().astype(np.float32), float(b.detach()[0])
 
 
-def fit(titles: tuple[np.ndarray, np.ndarray], statements: tuple[np.ndarray, np.ndarray], classes: Sequence[str],
-        dev: tuple[Sequence[np.ndarray], np.ndarray], config: ExampleConfig | None = None,
-        labelled: tuple[Sequence[Sequence[str]], Sequence[np.ndarray], np.ndarray] | None = None) -> ExampleScorer:
-    """Train on ``(vectors, role_index)`` of the title and statement examples; fit the weights on
-    ``dev``: each dev text's passage vectors, and its role index (``-1``: fits none). ``labelled``:
-    texts people wrote (passages, their vectors, role indices), which fit the sentence calibration."""
+Labelled = tuple[Sequence[Sequence[str]], Sequence[np.ndarray], np.ndarray]  # passages, vectors, role index
+
+
+def fit(titles: tuple[Sequence[str], np.ndarray, np.ndarray], statements: tuple[Sequence[str], np.ndarray, np.ndarray],
+        classes: Sequence[str], dev: Labelled, config: ExampleConfig | None = None,
+        labelled: Labelled | None = None) -> ExampleScorer:
+    """Train on ``(texts, vectors, role_index)`` of the title and statement examples; fit the
+    weights on ``dev``: each dev text's passages, their vectors, and its role index (``-1``: fits
+    none). ``labelled``: texts people wrote, in the same form, which fit the sentence calibration."""
     config = config or ExampleConfig()
     roles = [c for c in classes if c != NONE]
-    x = np.vstack([titles[0], statements[0]])
-    y = np.r_[titles[1], statements[1]]
-    sw = np.r_[np.ones(len(titles[1])), np.full(len(statements[1]), config.statement_weight)]
+    x = np.vstack([titles[1], statements[1]])
+    y = np.r_[titles[2], statements[2]]
+    sw = np.r_[np.ones(len(titles[2])), np.full(len(statements[2]), config.statement_weight)]
     w_head, b_head = fit_head(x, y, sw, len(roles), config)
-    draft = ExampleScorer((*roles, NONE), Segments.build(*titles), Segments.build(*statements),
+    words = fit_words([*titles[0], *statements[0]], y, sw, len(roles), config.words)
+    draft = ExampleScorer((*roles, NONE), Segments.build(*titles[1:]), Segments.build(*statements[1:]),
                           w_head.astype(np.float32), b_head.astype(np.float32),
-                          np.ones(len(FEATURES), np.float32), 0.0)
-    labels = np.asarray(dev[1])
-    weights, b_none = fit_weights(list(mean_features(draft, dev[0])), labels, share_weights(labels, config.none_share),
-                                  config.weight_decay)
+                          np.ones(len(FEATURES), np.float32), 0.0, words=words)
+    labels = np.asarray(dev[2])
+    weights, b_none = fit_weights(list(mean_features(draft, dev[0], dev[1])), labels,
+                                  share_weights(labels, config.none_share), config.weight_decay)
     scorer = replace(draft, weights=weights, b_none=b_none)
     if labelled is not None:
         scale, offset = fit_sentence_calibration(scorer, *labelled, none_share=config.none_share)
@@ -291,8 +302,8 @@ def fit_sentence_calibration(scorer: ExampleScorer, passages: Sequence[Sequence[
     rows = [i for i, p in enumerate(passages) if len(p) and sentence_mask(p).all()]
     if not rows:
         return 1.0, 0.0
-    z = torch.from_numpy(np.stack([np.einsum("fr,f->r", pooled_features(scorer, vectors[i]), scorer.weights)
-                                   for i in rows]).astype(np.float64))
+    pooled = [pooled_features(scorer, passages[i], vectors[i]) for i in rows]
+    z = torch.from_numpy(np.stack([np.einsum("fr,f->r", f, scorer.weights) for f in pooled]).astype(np.float64))
     y_np = np.asarray(labels)[rows]
     y = torch.from_numpy(np.where(y_np < 0, z.shape[1], y_np).astype(np.int64))
     sw = torch.from_numpy(share_weights(y_np, none_share))
@@ -317,27 +328,30 @@ def fit_sentence_calibration(scorer: ExampleScorer, passages: Sequence[Sequence[
         return float(scale()[0]), float(offset[0])
 
 
-def pooled_features(scorer: ExampleScorer, vectors: np.ndarray) -> np.ndarray:
+def pooled_features(scorer: ExampleScorer, passages: Sequence[str], vectors: np.ndarray) -> np.ndarray:
     """(F, R): one text's features as :meth:`ExampleScorer.explain` pools them (for each role, the
     mean over its best passages under the scorer's weights), so ``weights · features`` is its logit
     before the sentence calibration (:meth:`ExampleScorer.calibrate`)."""
-    f = scorer.features(vectors)
+    f = scorer.features(passages, vectors)
     best = _pooled_passages(np.einsum("pfr,f->pr", f, scorer.weights))
     return f.mean(0) if best is None else np.take_along_axis(f, best[:, None, :], axis=0).mean(0)
 
 
-def mean_features(scorer: ExampleScorer, texts: Sequence[np.ndarray], chunk: int = 256) -> np.ndarray:
-    """(N, F, R): each text's features averaged over all its passages (``texts``: each text's
-    passage vectors); for a one-passage text, exactly what :meth:`ExampleScorer.explain` scores
-    (training's dev texts are single passages). Passages are scored ``chunk`` at a time: one matrix
-    product for many texts is ~20× faster than one per text (training scores thousands)."""
-    owner = np.repeat(np.arange(len(texts)), [len(v) for v in texts])
-    out = np.zeros((len(texts), len(FEATURES), scorer.n_roles))
+def mean_features(scorer: ExampleScorer, passages: Sequence[Sequence[str]], vectors: Sequence[np.ndarray],
+                  chunk: int = 256) -> np.ndarray:
+    """(N, F, R): each text's features averaged over all its passages (``passages`` and
+    ``vectors``: each text's, in the same order); for a one-passage text, exactly what
+    :meth:`ExampleScorer.explain` scores (training's dev texts are single passages). Passages are
+    scored ``chunk`` at a time: one matrix product for many texts is ~20× faster than one per text
+    (training scores thousands)."""
+    owner = np.repeat(np.arange(len(vectors)), [len(v) for v in vectors])
+    out = np.zeros((len(vectors), len(FEATURES), scorer.n_roles))
     if not len(owner):
         return out
-    flat = np.vstack([np.asarray(v, dtype=np.float32).reshape(-1, scorer.w_head.shape[1]) for v in texts])
+    flat = np.vstack([np.asarray(v, dtype=np.float32).reshape(-1, scorer.w_head.shape[1]) for v in vectors])
+    texts = [p for ps in passages for p in ps]
     for i in range(0, len(flat), chunk):
-        np.add.at(out, owner[i:i + chunk], scorer.features(flat[i:i + chunk]))
+        np.add.at(out, owner[i:i + chunk], scorer.features(texts[i:i + chunk], flat[i:i + chunk]))
     return out / np.maximum(np.bincount(owner, minlength=len(texts)), 1)[:, None, None]
 
 

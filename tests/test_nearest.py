@@ -120,7 +120,7 @@ def test_a_passages_share_of_every_logit_is_exact(big, tmp_path):
     # The batched path training uses gives the same probabilities for one-passage texts, chunk
     # boundaries included.
     texts = [embedder.embed([p]) for p in passages]
-    batched = probabilities(scorer, mean_features(scorer, texts, chunk=2))
+    batched = probabilities(scorer, mean_features(scorer, [[p] for p in passages], texts, chunk=2))
     for i, p in enumerate(passages):
         assert np.allclose(batched[i], scorer.explain([p], texts[i]).probs, atol=1e-5)
 
@@ -136,7 +136,7 @@ def test_a_roles_logit_is_its_best_passages_so_padding_does_not_drown_it(big, tm
     alone = scorer.explain(work, embedder.embed(work))
     padded = scorer.explain(work + noise, embedder.embed(work + noise))
     r = scorer.classes.index("r011")
-    assert abs(padded.logits[r] - alone.logits[r]) < 1e-6  # the same three passages, padding or not
+    assert np.isclose(padded.logits[r], alone.logits[r], rtol=1e-6, atol=1e-6)  # the same three passages
     assert np.allclose(padded.logits, padded.bias + padded.terms.sum(0))
     assert np.count_nonzero(padded.terms[:, r]) == 3 and not padded.terms[len(work):, r].any()
 
@@ -183,10 +183,10 @@ def test_pooled_features_are_what_explain_scores(big, tmp_path):
                       "I also train the new w012x staff", "then I tend the w011x machines all afternoon",
                       "hobbies: chess, and the w013x handler memes online"]):
         vectors = embedder.embed(passages)
-        logits = np.einsum("fr,f->r", pooled_features(scorer, vectors), scorer.weights)
+        logits = np.einsum("fr,f->r", pooled_features(scorer, passages, vectors), scorer.weights)
         assert np.allclose(1.7 * logits - 0.4, scorer.explain(passages, vectors).logits[:-1], atol=1e-5)
     title = ["w011x keeper"]
-    logits = np.einsum("fr,f->r", pooled_features(scorer, embedder.embed(title)), scorer.weights)
+    logits = np.einsum("fr,f->r", pooled_features(scorer, title, embedder.embed(title)), scorer.weights)
     assert np.allclose(logits, scorer.explain(title, embedder.embed(title)).logits[:-1], atol=1e-5)
     assert list(sentence_mask(["Registered nurse", "I run the night shift on a cardiac ward"])) == [False, True]
 

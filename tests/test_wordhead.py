@@ -1,0 +1,43 @@
+"""The word head (wordhead.py): its grams, training on exact words, save/load, and that a passage
+with no known word sways nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.wordhead import WordConfig, fit_words, from_arrays, grams
+
+TEXTS = ["registered nurse", "rn on a cardiac ward", "charge nurse", "staff nurse",
+         "truck driver", "long haul trucker", "cdl driver", "tractor trailer driver",
+         "line cook", "prep cook", "short order cook", "kitchen cook"]
+ROLES = np.repeat(np.arange(3), 4)
+
+
+def _head():
+    return fit_words(TEXTS, ROLES, np.ones(len(TEXTS)), 3, WordConfig(dim=16, epochs=30, min_count=1))
+
+
+def test_grams_are_words_pairs_and_character_ngrams():
+    g = grams("Nurse, RN")
+    assert {"nurse", "rn", "nurse rn", "<nu", "urse>", "<rn>"} <= set(g)
+    assert "<n" not in g and grams("") == []
+
+
+def test_the_head_learns_which_words_single_out_a_role():
+    head = _head()
+    for text, role in (("nurses", 0), ("a trucker", 1), ("cook", 2), ("rn", 0)):
+        assert int(np.argmax(head.features([text])[0])) == role, text
+
+
+def test_training_is_deterministic_and_survives_save_and_load():
+    head, again = _head(), _head()
+    assert np.array_equal(head.embedding, again.embedding) and np.array_equal(head.weight, again.weight)
+    loaded = from_arrays(head.arrays())
+    assert loaded.vocab == head.vocab
+    assert np.allclose(loaded.features(["line cook", "nurse"]), head.features(["line cook", "nurse"]))
+
+
+def test_a_passage_with_no_known_gram_gets_zero_for_every_role():
+    f = _head().features(["zzzz qqqq", "cook"])
+    assert not f[0].any() and f[1].any()
+    assert np.allclose(f[1].mean(), 0, atol=1e-5) and np.isclose(f[1].std(), 1, atol=1e-3)
