@@ -114,8 +114,9 @@ def fit_words(texts: Sequence[str], role_index: np.ndarray, sample_weight: np.nd
     import torch
 
     config = config or WordConfig()
-    bags = [set(grams(t)) for t in texts]
-    counts = Counter(g for bag in bags for g in bag)
+    counts: Counter[str] = Counter()
+    for t in texts:  # document frequency; the bags are not kept (O*NET: millions of strings)
+        counts.update(set(grams(t)))
     kept = sorted(g for g, c in counts.items() if c >= config.min_count)
     vocab = {g: i for i, g in enumerate(kept)}
     idf = np.log(len(texts) / np.array([counts[g] for g in kept], dtype=np.float64)).astype(np.float32)

@@ -31,9 +31,9 @@ NURSING = ("29-1141", "29-1151", "29-1161", "29-1171", "29-2061")  # RNs and the
 SENTENCES = [
     (NURSE, NURSING),
     ("I write backend services in Java and Python, review pull requests and fix bugs in production.", ("15-12",)),
-    # Known miss (README "Known limitations"): "logbook" reads as logging; truck drivers come second.
-    pytest.param("I drive an eighteen-wheeler cross-country, keep my logbook current and strap down the load "
-                 "before every haul.", ("53-3032",), marks=MISS, id="53-3032"),
+    # A miss until the word head ("logbook" read as logging; truck drivers came second).
+    ("I drive an eighteen-wheeler cross-country, keep my logbook current and strap down the load before every haul.",
+     ("53-3032",)),
     ("I work the grill and fryer line at a busy diner, prep vegetables before service and plate orders fast.",
      ("35-201",)),
     ("I pull wire through conduit, install breaker panels and troubleshoot circuits in new office buildings.",
