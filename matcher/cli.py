@@ -151,6 +151,7 @@ def cmd_train(args) -> int:
         cal = m["sentence_calibration"]
         sentences = (f"; sentences calibrated on {m['labelled_texts']} labelled texts (scale {cal['scale']}, "
                      f"offset {cal['offset']})" if m["labelled_texts"] else "; no labelled texts beside the catalog")
+        sentences += f"; word head over {m['word_grams']:,} grams"
     source = "catalog" if m["scorer"] == "examples" else m["training_data"]
     print(f"trained the scorer of catalog {catalog.name!r} on {m['examples']} {source} examples "
           f"({len(m['classes'])} classes, {m['scorer']} scorer) in {m['train_seconds']} s; "

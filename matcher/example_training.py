@@ -25,7 +25,7 @@ import numpy as np
 from .catalog import Catalog
 from .errors import BuiltIndexError
 from .files import atomic_write
-from .nearest import ExampleConfig, ExampleScorer, Segments, fit, mean_features, probabilities, sentence_mask
+from .nearest import ExampleConfig, ExampleScorer, Segments, fit, probabilities, sentence_mask
 from .wordhead import from_arrays
 
 NO_WORK = Path(__file__).with_name("data") / "no_work.txt"
@@ -133,9 +133,9 @@ def train_examples(catalog: Catalog, statement_vectors: np.ndarray, embed_texts,
     dev_passages = [[t] for t in data.dev[0]]
     dev_texts = [dev_vectors[i:i + 1] for i in range(len(dev_vectors))]
     classes = [r.id for r in catalog.roles]
-    scorer = fit((data.titles[0], title_vectors, data.titles[1]), data.statements, classes,
-                 (dev_passages, dev_texts, data.dev[1]), config, labelled)
-    dev_probs = probabilities(scorer, mean_features(scorer, dev_passages, dev_texts), sentence_mask(data.dev[0]))
+    scorer, dev_features = fit((data.titles[0], title_vectors, data.titles[1]), data.statements, classes,
+                               (dev_passages, dev_texts, data.dev[1]), config, labelled)
+    dev_probs = probabilities(scorer, dev_features, sentence_mask(data.dev[0]))
     info = {"title_examples": len(data.titles[0]), "statement_examples": len(data.statements[2]),
             "word_grams": 0 if scorer.words is None else len(scorer.words.vocab),
             "dev": {"source": data.dev_source, "items": len(data.dev[1])},

@@ -265,10 +265,12 @@ Labelled = tuple[Sequence[Sequence[str]], Sequence[np.ndarray], np.ndarray]  # p
 
 def fit(titles: tuple[Sequence[str], np.ndarray, np.ndarray], statements: tuple[Sequence[str], np.ndarray, np.ndarray],
         classes: Sequence[str], dev: Labelled, config: ExampleConfig | None = None,
-        labelled: Labelled | None = None) -> ExampleScorer:
+        labelled: Labelled | None = None) -> tuple[ExampleScorer, np.ndarray]:
     """Train on ``(texts, vectors, role_index)`` of the title and statement examples; fit the
     weights on ``dev``: each dev text's passages, their vectors, and its role index (``-1``: fits
-    none). ``labelled``: texts people wrote, in the same form, which fit the sentence calibration."""
+    none). ``labelled``: texts people wrote, in the same form, which fit the sentence calibration.
+    Returns the scorer and the dev texts' :func:`mean_features` (the features do not depend on the
+    weights: reporting on dev need not score it twice)."""
     config = config or ExampleConfig()
     roles = [c for c in classes if c != NONE]
     x = np.vstack([titles[1], statements[1]])
@@ -280,13 +282,14 @@ def fit(titles: tuple[Sequence[str], np.ndarray, np.ndarray], statements: tuple[
                           w_head.astype(np.float32), b_head.astype(np.float32),
                           np.ones(len(FEATURES), np.float32), 0.0, words=words)
     labels = np.asarray(dev[2])
-    weights, b_none = fit_weights(list(mean_features(draft, dev[0], dev[1])), labels,
-                                  share_weights(labels, config.none_share), config.weight_decay)
+    dev_features = mean_features(draft, dev[0], dev[1])
+    weights, b_none = fit_weights(list(dev_features), labels, share_weights(labels, config.none_share),
+                                  config.weight_decay)
     scorer = replace(draft, weights=weights, b_none=b_none)
     if labelled is not None:
         scale, offset = fit_sentence_calibration(scorer, *labelled, none_share=config.none_share)
         scorer = replace(scorer, sentence_scale=scale, sentence_offset=offset)
-    return scorer
+    return scorer, dev_features
 
 
 def fit_sentence_calibration(scorer: ExampleScorer, passages: Sequence[Sequence[str]], vectors: Sequence[np.ndarray],

@@ -41,3 +41,9 @@ def test_a_passage_with_no_known_gram_gets_zero_for_every_role():
     f = _head().features(["zzzz qqqq", "cook"])
     assert not f[0].any() and f[1].any()
     assert np.allclose(f[1].mean(), 0, atol=1e-5) and np.isclose(f[1].std(), 1, atol=1e-3)
+
+
+def test_a_catalog_with_no_frequent_gram_gets_a_head_that_sways_nothing():
+    head = fit_words(["alpha", "beta"], np.array([0, 1]), np.ones(2), 2, WordConfig(dim=4, epochs=1))
+    assert head.vocab == {} and not head.features(["alpha"]).any()
+    assert from_arrays(head.arrays()).vocab == {}
