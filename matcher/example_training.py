@@ -137,7 +137,7 @@ def train_examples(catalog: Catalog, statement_vectors: np.ndarray, embed_texts,
                                (dev_passages, dev_texts, data.dev[1]), config, labelled)
     dev_probs = probabilities(scorer, dev_features, sentence_mask(data.dev[0]))
     info = {"title_examples": len(data.titles[0]), "statement_examples": len(data.statements[2]),
-            "word_grams": 0 if scorer.words is None else len(scorer.words.vocab),
+            "word_grams": len(scorer.words.vocab),
             "dev": {"source": data.dev_source, "items": len(data.dev[1])},
             "labelled_texts": 0 if labelled is None else len(labelled[2]),
             "sentence_calibration": {"scale": round(scorer.sentence_scale, 4),
@@ -165,7 +165,7 @@ def save_examples(scorer: ExampleScorer, folder: Path) -> None:
              statement_roles=np.repeat(scorer.statements.roles, scorer.statements.lengths),
              w_head=scorer.w_head, b_head=scorer.b_head, weights=scorer.weights, b_none=np.array([scorer.b_none]),
              sentence=np.array([scorer.sentence_scale, scorer.sentence_offset]),
-             **({} if scorer.words is None else scorer.words.arrays()))
+             **scorer.words.arrays())
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "weights.npz", buf.getvalue())
 
@@ -174,14 +174,13 @@ def load_examples(folder: Path, classes: tuple[str, ...]) -> ExampleScorer:
     """The saved example scorer; :class:`BuiltIndexError` when unreadable."""
     try:
         with np.load(folder / "weights.npz", allow_pickle=False) as z:
-            a = {k: z[k] for k in (*ARRAYS, "b_none", "sentence")}
-            words = from_arrays({k: z[k] for k in WORD_ARRAYS}) if WORD_ARRAYS[0] in z.files else None
+            a = {k: z[k] for k in (*ARRAYS, "b_none", "sentence", *WORD_ARRAYS)}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise BuiltIndexError(f"the scorer in {folder} is unreadable ({type(exc).__name__})") from None
     return ExampleScorer(classes, Segments.build(a["title_vectors"].astype(np.float32), a["title_roles"]),
                          Segments.build(a["statement_vectors"].astype(np.float32), a["statement_roles"]),
                          a["w_head"], a["b_head"], a["weights"], float(a["b_none"][0]),
-                         float(a["sentence"][0]), float(a["sentence"][1]), words)
+                         from_arrays({k: a[k] for k in WORD_ARRAYS}), float(a["sentence"][0]), float(a["sentence"][1]))
 
 
 def example_digest(scorer: ExampleScorer) -> str:
@@ -193,7 +192,6 @@ def example_digest(scorer: ExampleScorer) -> str:
     for arr in (scorer.w_head, scorer.b_head, scorer.weights,
                 np.array([scorer.b_none, scorer.sentence_scale, scorer.sentence_offset])):
         h.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
-    if scorer.words is not None:
-        for name, arr in scorer.words.arrays().items():
-            h.update(name.encode() + np.ascontiguousarray(arr).tobytes())
+    for name, arr in scorer.words.arrays().items():
+        h.update(name.encode() + np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()

@@ -104,11 +104,11 @@ class ExampleScorer:
     b_head: np.ndarray  # (R,)
     weights: np.ndarray  # (F,) one per feature, temperature included
     b_none: float
+    words: WordHead
     # A sentence passage's logits are ``sentence_scale * logits + sentence_offset`` (1 and 0 unless
     # the catalog ships labelled texts people wrote).
     sentence_scale: float = 1.0
     sentence_offset: float = 0.0
-    words: WordHead | None = None  # None: the feature is 0 (a draft before its head is trained)
 
     @property
     def n_roles(self) -> int:
@@ -121,8 +121,7 @@ class ExampleScorer:
         s_best, s_top = self.statements.best(vectors, self.n_roles)
         head = vectors @ self.w_head.T + self.b_head
         head = (head - head.mean(1, keepdims=True)) / (head.std(1, keepdims=True) + 1e-6)
-        words = np.zeros_like(head) if self.words is None else self.words.features(passages)
-        return np.stack([t_best, t_top, s_best, s_top, head, words], axis=1)
+        return np.stack([t_best, t_top, s_best, s_top, head, self.words.features(passages)], axis=1)
 
     def fits(self, ex: Explained, fit_line: float) -> bool:
         """Whether the top role is a fit. Close occupations share the probability (Registered /
@@ -280,7 +279,7 @@ def fit(titles: tuple[Sequence[str], np.ndarray, np.ndarray], statements: tuple[
     words = fit_words([*titles[0], *statements[0]], y, sw, len(roles), config.words)
     draft = ExampleScorer((*roles, NONE), Segments.build(*titles[1:]), Segments.build(*statements[1:]),
                           w_head.astype(np.float32), b_head.astype(np.float32),
-                          np.ones(len(FEATURES), np.float32), 0.0, words=words)
+                          np.ones(len(FEATURES), np.float32), 0.0, words)
     labels = np.asarray(dev[2])
     dev_features = mean_features(draft, dev[0], dev[1])
     weights, b_none = fit_weights(list(dev_features), labels, share_weights(labels, config.none_share),
