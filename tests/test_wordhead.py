@@ -47,3 +47,17 @@ def test_a_catalog_with_no_frequent_gram_gets_a_head_that_sways_nothing():
     head = fit_words(["alpha", "beta"], np.array([0, 1]), np.ones(2), 2, WordConfig(dim=4, epochs=1))
     assert head.vocab == {} and not head.features(["alpha"]).any()
     assert from_arrays(head.arrays()).vocab == {}
+
+
+def test_training_reads_each_text_as_inference_does():
+    """Training encodes every text in one flat pass (fast), inference one passage at a time: the two
+    must give the same bag of grams and weights, or the head is trained on other inputs than it scores."""
+    from matcher.wordhead import _encode, _vocabulary
+
+    texts = [*TEXTS, "nurse nurse rn", "", "zzzz"]
+    vocab, idf, (ids, weights), lengths = _vocabulary(texts, 2)
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    for text, start, n in zip(texts, starts, lengths, strict=True):
+        one_ids, one_weights = _encode(text, vocab, idf)
+        assert np.array_equal(one_ids, ids[start:start + n]), text
+        assert np.allclose(one_weights, weights[start:start + n], atol=1e-6), text
